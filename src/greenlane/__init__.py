@@ -1,0 +1,55 @@
+"""greenlane: cooperative green threads for blocking-style Python, eventlet-compatible.
+
+``import greenlane`` patches nothing and starts nothing: the hub of a thread is
+created the first time something in that thread blocks.
+"""
+
+from __future__ import annotations
+
+from ._core import refuse_free_threading
+
+refuse_free_threading()
+
+from . import event, greenthread, hubs, timeout  # noqa: E402
+from ._core import CrossThreadError, DeadlockError  # noqa: E402
+from .event import Event  # noqa: E402
+from .greenthread import (  # noqa: E402
+    GreenletExit,
+    GreenThread,
+    getcurrent,
+    kill,
+    sleep,
+    spawn,
+    spawn_after,
+    spawn_n,
+)
+from .hubs import get_hub, notify_close, trampoline, use_hub  # noqa: E402
+from .timeout import Timeout, is_timeout, with_timeout  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CrossThreadError",
+    "DeadlockError",
+    "Event",
+    "GreenThread",
+    "GreenletExit",
+    "Timeout",
+    "__version__",
+    "event",
+    "get_hub",
+    "getcurrent",
+    "greenthread",
+    "hubs",
+    "is_timeout",
+    "kill",
+    "notify_close",
+    "sleep",
+    "spawn",
+    "spawn_after",
+    "spawn_n",
+    "timeout",
+    "trampoline",
+    "use_hub",
+    "with_timeout",
+]

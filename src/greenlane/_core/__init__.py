@@ -1,0 +1,52 @@
+"""greenlane's core: the hub, timers, pollers and parking; stdlib and greenlet only.
+
+Everything above this package blocks through ``Hub.park`` / ``WaitQueue`` and
+never calls ``greenlet.switch`` itself.
+"""
+
+from __future__ import annotations
+
+from ._config import Config, read_config
+from ._hub import (
+    CrossThreadError,
+    DeadlockError,
+    Hub,
+    HubStatistics,
+    IOClosed,
+    Task,
+    current,
+    current_hub,
+    get_hub,
+    reset_thread_hub,
+    set_preferred_poller,
+)
+from ._parking import TIMED_OUT, Parked, park
+from ._pollers import ERROR, READ, WRITE
+from ._stdlib import refuse_free_threading
+from ._timers import Timer
+from ._waitqueue import WaitQueue
+
+__all__ = [
+    "ERROR",
+    "READ",
+    "TIMED_OUT",
+    "WRITE",
+    "Config",
+    "CrossThreadError",
+    "DeadlockError",
+    "Hub",
+    "HubStatistics",
+    "IOClosed",
+    "Parked",
+    "Task",
+    "Timer",
+    "WaitQueue",
+    "current",
+    "current_hub",
+    "get_hub",
+    "park",
+    "read_config",
+    "refuse_free_threading",
+    "reset_thread_hub",
+    "set_preferred_poller",
+]

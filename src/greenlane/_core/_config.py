@@ -1,0 +1,63 @@
+"""Every ``GREENLANE_*`` environment variable, read and checked in this one place.
+
+Values are read when first asked for (not at import), so a program may set
+``os.environ`` before its first hub exists. A bad value raises ``ValueError``
+naming the variable and the value.
+
+| variable | meaning | default |
+| --- | --- | --- |
+| ``GREENLANE_HUB`` | poller backend: ``epoll``, ``poll`` or ``select`` | best available |
+| ``GREENLANE_THREADPOOL_SIZE`` | native worker threads for ``tpool`` | 20 |
+| ``GREENLANE_MAX_BLOCKING_TIME`` | seconds before the blocking detector reports (0: off) | 0 |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["Config", "read_config"]
+
+_HUBS: Final = ("epoll", "poll", "select")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """greenlane's settings as read from the environment."""
+
+    hub: str | None
+    threadpool_size: int
+    max_blocking_time: float
+
+
+def _read_hub() -> str | None:
+    value = os.environ.get("GREENLANE_HUB", "").strip().lower()
+    if not value:
+        return None
+    if value not in _HUBS:
+        raise ValueError(f"GREENLANE_HUB={value!r} is not one of {', '.join(_HUBS)}")
+    return value
+
+
+def _read_number(name: str, default: float, *, integer: bool) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name}={raw!r} is not {kind}") from None
+    if not value >= 0:  # also rejects NaN
+        raise ValueError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def read_config() -> Config:
+    """Read and validate every ``GREENLANE_*`` variable now."""
+    return Config(
+        hub=_read_hub(),
+        threadpool_size=int(_read_number("GREENLANE_THREADPOOL_SIZE", 20, integer=True)),
+        max_blocking_time=_read_number("GREENLANE_MAX_BLOCKING_TIME", 0.0, integer=False),
+    )

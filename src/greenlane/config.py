@@ -1,0 +1,7 @@
+"""greenlane's configuration: every ``GREENLANE_*`` environment variable, read in one place."""
+
+from __future__ import annotations
+
+from ._core._config import Config, read_config
+
+__all__ = ["Config", "read_config"]

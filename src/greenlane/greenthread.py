@@ -1,0 +1,395 @@
+"""Green threads: eventlet's ``spawn``/``wait``/``link``/``kill``, with a ``Future`` face.
+
+A ``GreenThread`` is a handle on a function running on a pooled worker
+greenlet (see ``greenlane._core._hub``). What each call gives, by how the
+thread ended:
+
+| ended by                 | wait()             | result()            | exception()         | done | cancelled | links |
+| ------------------------ | ------------------ | ------------------- | ------------------- | ---- | --------- | ----- |
+| returning ``v``          | ``v``              | ``v``               | ``None``            | True | False     | run   |
+| raising ``e``            | raises ``e``       | raises ``e``        | ``e``               | True | False     | run   |
+| ``kill()`` once started  | raises GreenletExit| raises GreenletExit | the GreenletExit    | True | False     | run   |
+| ``cancel()``/``kill()``  | raises GreenletExit| raises CancelledError | raises CancelledError | True | True  | run   |
+| before it started        |                    |                     |                     |      |           |       |
+
+(A function that catches the kill's ``GreenletExit`` and returns ``v`` ended
+by returning ``v``.) ``wait``, ``result`` and ``exception`` count as
+retrieving the outcome; an exception nobody retrieved is logged by logger
+``greenlane`` when the ``GreenThread`` is garbage-collected (a kill's
+``GreenletExit`` never is). ``KeyboardInterrupt`` and ``SystemExit`` raised in
+a green thread are also raised in the main green thread.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FuturesTimeoutError
+from types import TracebackType
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from greenlet import GreenletExit, greenlet
+
+from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub
+
+__all__ = [
+    "GreenThread",
+    "GreenletExit",
+    "getcurrent",
+    "kill",
+    "sleep",
+    "spawn",
+    "spawn_after",
+    "spawn_n",
+]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+log = logging.getLogger("greenlane")
+
+_QUEUED, _RUNNING, _DONE = Task.QUEUED, Task.RUNNING, Task.DONE
+
+
+def getcurrent() -> Any:
+    """The running green thread: a ``GreenThread`` if spawned, else the raw greenlet."""
+    return current()
+
+
+def sleep(seconds: float = 0) -> None:
+    """Suspend the calling green thread for ``seconds``; ``sleep(0)`` lets all others run once."""
+    hub = current_hub()
+    if seconds == 0:
+        hub.yield_now()
+        return
+    try:
+        positive = seconds > 0
+    except TypeError:
+        raise TypeError(f"sleep() needs a number of seconds, not {seconds!r}") from None
+    if not positive:
+        raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")
+    hub.park("sleep", seconds)
+
+
+def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
+    """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context."""
+    gt = GreenThread(fn, args, kwargs)
+    current_hub().start_task(gt)
+    return gt
+
+
+def spawn_after(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Like ``spawn``, but start after ``seconds``; ``cancel()`` before then stops it."""
+    if not seconds >= 0:
+        raise ValueError(f"spawn_after() needs a non-negative delay, not {seconds!r}")
+    gt = GreenThread(fn, args, kwargs)
+    hub = get_hub()
+    gt._timer = hub.call_later(seconds, hub.start_task, gt)
+    return gt
+
+
+def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> None:
+    """Run ``fn`` in a new green thread without a result handle; a failure is logged at once."""
+    if not callable(fn):
+        raise TypeError(f"spawn_n() needs a callable, not {fn!r}")
+    get_hub().start_task(_Call(fn, args, kwargs))
+
+
+def kill(gt: GreenThread[Any] | greenlet, *throw_args: Any) -> None:
+    """Raise ``GreenletExit`` (or ``throw_args``) in ``gt``; see ``GreenThread.kill``."""
+    if isinstance(gt, GreenThread):
+        gt.kill(*throw_args)
+        return
+    if gt.dead:
+        return
+    hub = get_hub()
+    hub.throw(gt, _exception_from(throw_args))
+    hub.yield_now()
+
+
+class _Call(Task):
+    """A ``spawn_n`` task: no handle, failures reported immediately."""
+
+    __slots__ = ("_args", "_ctx", "_fn", "_kwargs")
+
+    def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]):
+        Task.__init__(self)
+        self._fn = fn
+        self._args = args
+        self._kwargs = kwargs
+        self._ctx = contextvars.copy_context()
+
+    def _run(self) -> None:
+        self._state = _RUNNING
+        try:
+            self._ctx.run(self._fn, *self._args, **self._kwargs)
+        except GreenletExit:
+            pass
+        except (KeyboardInterrupt, SystemExit) as exc:
+            hub = get_hub()
+            hub.throw(hub._root, exc, front=True)
+        except BaseException as exc:
+            log.error("green thread %s (spawn_n) failed", _name(self._fn), exc_info=_trimmed(exc))
+        finally:
+            self._state = _DONE
+
+    def __repr__(self) -> str:
+        return f"<green thread {_name(self._fn)} (spawn_n)>"
+
+
+class GreenThread(Task, Generic[T]):
+    """A function running in a green thread: eventlet's GreenThread and a ``Future``."""
+
+    __slots__ = (
+        "_args",
+        "_cancelled",
+        "_ctx",
+        "_exc",
+        "_fn",
+        "_kwargs",
+        "_links",
+        "_result",
+        "_retrieved",
+        "_tb",
+        "_timer",
+        "_waiters",
+    )
+
+    def __init__(
+        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"spawn() needs a callable, not {fn!r}")
+        Task.__init__(self)
+        self._fn = fn
+        self._args: tuple[Any, ...] | None = args
+        self._kwargs: dict[str, Any] | None = kwargs
+        self._ctx: contextvars.Context | None = contextvars.copy_context()
+        self._result: T | None = None
+        self._exc: BaseException | None = None
+        self._tb: TracebackType | None = None
+        self._cancelled = False
+        self._retrieved = False
+        self._waiters: WaitQueue | None = None
+        self._links: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] | None = None
+        self._timer: Timer | None = None
+
+    # -- running ----------------------------------------------------------
+
+    def _run(self) -> None:
+        self._state = _RUNNING
+        ctx, args, kwargs = self._ctx, self._args, self._kwargs
+        self._ctx = self._args = self._kwargs = None
+        try:
+            assert ctx is not None and args is not None and kwargs is not None
+            result = ctx.run(self._fn, *args, **kwargs)
+        except BaseException as exc:
+            self._finish(None, _trimmed(exc))
+        else:
+            self._finish(result, None)
+
+    def _finish(self, result: T | None, exc: BaseException | None) -> None:
+        self._result = result
+        if exc is not None:
+            self._exc = exc
+            self._tb = exc.__traceback__
+        self._state = _DONE
+        waiters = self._waiters
+        if waiters:
+            waiters.unpark_all()
+        links = self._links
+        if links:
+            self._links = None
+            for fn, args, kwargs in links:
+                self._call_link(fn, args, kwargs)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            self._retrieved = True
+            hub = get_hub()
+            hub.throw(hub._root, exc, front=True)
+
+    def _call_link(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            fn(self, *args, **kwargs)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:
+            log.exception("link %s of %r failed", _name(fn), self)
+
+    # -- eventlet's face --------------------------------------------------
+
+    def wait(self) -> T:
+        """Wait for the thread to end; return its result or raise its exception."""
+        if self._state != _DONE:
+            self._wait_done(None)
+        return self._outcome()
+
+    def _outcome(self) -> T:
+        self._retrieved = True
+        exc = self._exc
+        if exc is not None:
+            raise exc.with_traceback(self._tb)
+        return self._result  # type: ignore[return-value]
+
+    def _wait_done(self, timeout: float | None) -> bool:
+        if current() is self:
+            raise RuntimeError(f"{self!r} cannot wait for itself")
+        if self._waiters is None:
+            self._waiters = WaitQueue()
+        return self._waiters.park(timeout, f"green thread {_name(self._fn)}") is not TIMED_OUT
+
+    def link(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Call ``fn(self, *args, **kwargs)`` when the thread ends (now, if it has)."""
+        if self._state == _DONE:
+            self._call_link(fn, args, kwargs)
+            return
+        if self._links is None:
+            self._links = []
+        self._links.append((fn, args, kwargs))
+
+    def unlink(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> bool:
+        """Remove a link added with the same arguments; True if one was removed."""
+        try:
+            if self._links is not None:
+                self._links.remove((fn, args, kwargs))
+                return True
+        except ValueError:
+            pass
+        return False
+
+    def kill(self, *throw_args: Any) -> None:
+        """Raise ``GreenletExit`` (or ``throw_args``) in the thread; one not yet started never runs.
+
+        The caller yields once, so a started thread handles the exception before
+        ``kill`` returns (unless it catches it and blocks again).
+        """
+        state = self._state
+        if state == _DONE:
+            return
+        exc = _exception_from(throw_args)
+        if state == _QUEUED:
+            self._cancel(exc)
+            return
+        if current() is self:
+            raise exc
+        hub = get_hub()
+        assert self._glet is not None
+        hub.throw(self._glet, exc)
+        hub.yield_now()
+
+    def cancel(self, *throw_args: Any) -> bool:
+        """Stop the thread if it has not started yet (then it never runs); True if it was stopped."""
+        if self._state != _QUEUED:
+            return False
+        self._cancel(_exception_from(throw_args))
+        return True
+
+    def _cancel(self, exc: BaseException) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._ctx = self._args = self._kwargs = None
+        self._cancelled = True
+        self._retrieved = True  # nothing ran, so there is nothing to report
+        self._finish(None, exc)
+
+    @property
+    def dead(self) -> bool:
+        """True once the thread has ended (eventlet's name for ``done()``)."""
+        return self._state == _DONE
+
+    # -- concurrent.futures.Future's face ---------------------------------
+
+    def result(self, timeout: float | None = None) -> T:
+        """The return value; raises the thread's exception, ``CancelledError`` or ``TimeoutError``."""
+        self._wait_for_future(timeout)
+        if self._cancelled:
+            self._retrieved = True
+            raise CancelledError()
+        return self._outcome()
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The exception the thread ended with, or None; raises ``CancelledError`` if cancelled."""
+        self._wait_for_future(timeout)
+        self._retrieved = True
+        if self._cancelled:
+            raise CancelledError()
+        return self._exc
+
+    def _wait_for_future(self, timeout: float | None) -> None:
+        if self._state != _DONE and not self._wait_done(timeout):
+            raise FuturesTimeoutError(f"{self!r} did not finish within {timeout} seconds")
+
+    def done(self) -> bool:
+        """True once the thread has ended, however it ended."""
+        return self._state == _DONE
+
+    def cancelled(self) -> bool:
+        """True if the thread was stopped before it started."""
+        return self._cancelled
+
+    def running(self) -> bool:
+        """True while the thread has started and not ended."""
+        return self._state == _RUNNING
+
+    def add_done_callback(self, fn: Callable[[GreenThread[T]], object]) -> None:
+        """Call ``fn(self)`` when the thread ends (now, if it has); errors are logged."""
+        self.link(fn)
+
+    def __repr__(self) -> str:
+        if self._state == _QUEUED:
+            state = "queued"
+        elif self._state == _RUNNING:
+            state = "running"
+        elif self._cancelled:
+            state = "cancelled"
+        elif self._exc is not None:
+            state = f"raised {type(self._exc).__name__}"
+        else:
+            state = "finished"
+        return f"<GreenThread {_name(self._fn)} {state}>"
+
+    def __del__(self) -> None:
+        exc = self._exc
+        if exc is None or self._retrieved or isinstance(exc, GreenletExit):
+            return
+        try:
+            log.error(
+                "green thread %s raised an exception nobody retrieved", _name(self._fn),
+                exc_info=(type(exc), exc, self._tb),
+            )
+        except Exception:  # interpreter shutdown: logging may already be gone
+            pass
+
+
+def _name(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def _trimmed(exc: BaseException) -> BaseException:
+    """``exc`` without greenlane's own frame at the top of its traceback."""
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_next is not None:
+        exc.__traceback__ = tb.tb_next
+    return exc
+
+
+def _exception_from(throw_args: tuple[Any, ...]) -> BaseException:
+    """An exception instance from eventlet-style ``throw_args`` (type[, value[, tb]] or instance)."""
+    if not throw_args:
+        return GreenletExit()
+    first = throw_args[0]
+    if isinstance(first, BaseException):
+        return first
+    if isinstance(first, type) and issubclass(first, BaseException):
+        value = throw_args[1] if len(throw_args) > 1 else None
+        if isinstance(value, BaseException):
+            exc = value
+        else:
+            exc = first() if value is None else first(value)
+        if len(throw_args) > 2 and throw_args[2] is not None:
+            exc = exc.with_traceback(throw_args[2])
+        return exc
+    raise TypeError(f"kill() needs an exception class or instance, not {first!r}")

@@ -1,0 +1,55 @@
+"""The benchmarks cannot rot: every workload runs once, tiny, through the worker entry point.
+
+One fresh ``python -m benchmarks.worker FRAMEWORK all smoke`` per framework, as
+the benchmark runner starts them; every workload must pass its check. Peers are
+benchmark-only dependencies: a missing one is skipped, greenlane never is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS_DIR = REPO_ROOT / "benchmarks" / "workloads"
+PEERS = ("greenlet", "eventlet", "gevent", "asyncio", "uvloop")
+# All workloads at smoke size take well under a second per framework (timers
+# sleeps about 120 ms); the timeout only turns a hang into a failure.
+TIMEOUT_S = 60
+
+
+def _run_worker(framework: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.worker", framework, "all", "smoke"],
+        check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+    records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc, records
+
+
+@pytest.mark.parametrize("framework", ["greenlane", *PEERS])
+def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
+    if framework in PEERS and importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed (a benchmark-only dependency: '.[bench]')")
+    proc, records = _run_worker(framework)
+
+    assert records, f"no result from the worker (exit {proc.returncode}):\n{proc.stderr}"
+    for record in records:
+        assert record["error"] is None, f"{record['workload']}: {record['error']}\n{proc.stderr}"
+        assert record["check"]["ok"], f"{record['workload']}: check failed: {record['check']}"
+    assert proc.returncode == 0, proc.stderr
+    if framework == "greenlane":
+        # One module per workload; greenlane, the subject, must run every one.
+        modules = {p.stem for p in WORKLOADS_DIR.glob("*.py") if not p.stem.startswith("_")}
+        assert {r["workload"] for r in records} == modules
