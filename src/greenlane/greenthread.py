@@ -75,6 +75,8 @@ def sleep(seconds: float = 0) -> None:
 
 def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
     """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context."""
+    if not callable(fn):
+        raise TypeError(f"spawn() needs a callable, not {fn!r}")
     gt = GreenThread(fn, args, kwargs)
     current_hub().start_task(gt)
     return gt
@@ -86,6 +88,8 @@ def spawn_after(
     """Like ``spawn``, but start after ``seconds``; ``cancel()`` before then stops it."""
     if not seconds >= 0:
         raise ValueError(f"spawn_after() needs a non-negative delay, not {seconds!r}")
+    if not callable(fn):
+        raise TypeError(f"spawn_after() needs a callable, not {fn!r}")
     gt = GreenThread(fn, args, kwargs)
     hub = get_hub()
     gt._timer = hub.call_later(seconds, hub.start_task, gt)
@@ -159,11 +163,7 @@ class GreenThread(Task, Generic[T]):
         "_waiters",
     )
 
-    def __init__(
-        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> None:
-        if not callable(fn):
-            raise TypeError(f"spawn() needs a callable, not {fn!r}")
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         Task.__init__(self)
         self._fn = fn
         self._args: tuple[Any, ...] | None = args

@@ -196,6 +196,7 @@ class Hub:
         root.rec = Parked(self, root)
         self._wakeup_r, self._wakeup_w = -1, -1
         self._signal_fd_set = False
+        self._closed = False
         self._open_wakeup()
 
     # -- scheduling -------------------------------------------------------
@@ -494,9 +495,11 @@ class Hub:
                     if heap and heap[0][0] <= self.clock():
                         timers.run_due(self.clock())
                     # 3. Run the queued callbacks (spawns, cross-thread calls, call_soon).
-                    for _ in range(len(calls)):
-                        callback, args = next_call()
-                        callback(*args)
+                    if calls:
+                        for _ in range(len(calls)):
+                            callback, args = next_call()
+                            callback(*args)
+                        callback = args = None  # keep nothing alive while idle
                     # 4. Resume the threads ready now; what they make ready waits a pass.
                     #    A parking thread may resume the next one itself (direct hand-off,
                     #    _switch_out): it spends this pass's budget, then a few spares
@@ -509,6 +512,7 @@ class Hub:
                         resume, arg = next_resume()
                         resume(arg)
                     self._spare = 0
+                    resume = arg = None
             except GreenletExit:
                 raise  # the hub itself is being collected
             except (KeyboardInterrupt, SystemExit) as exc:
@@ -581,23 +585,24 @@ class Hub:
             return
         idle = self._idle
         worker = idle.pop() if idle else _Worker(self)
-        worker.switch(task)
+        worker.task = task
+        worker.switch()  # no arguments: greenlet would hold them for the worker's life
 
-    def _work(self, task: Task) -> None:
+    def _work(self) -> None:
         """A worker greenlet's whole life: run tasks, park idle between them."""
         me = _getcurrent()
         idle = self._idle
         hub_switch = self.greenlet.switch
         while True:
-            me.task = task
+            task = me.task
             task._glet = me
             task._run()
-            me.task = None
+            me.task = task = None  # an idle worker keeps no task alive
             self._tasks_alive -= 1
-            if len(idle) >= MAX_IDLE_WORKERS:
+            if len(idle) >= MAX_IDLE_WORKERS or self._closed:
                 return
             idle.append(me)
-            task = hub_switch()
+            hub_switch()
 
     # -- cross-thread wake-up, signals, fork ------------------------------
 
@@ -654,6 +659,7 @@ class Hub:
 
     def close(self) -> None:
         """Release the poller and wake-up pipe (the hub must be idle)."""
+        self._closed = True
         self._close_wakeup()
         self._poller.close()
 
