@@ -10,7 +10,7 @@ from ._core import refuse_free_threading
 
 refuse_free_threading()
 
-from . import event, greenthread, hubs, timeout  # noqa: E402
+from . import config, event, greenthread, hubs, timeout  # noqa: E402
 from ._core import CrossThreadError, DeadlockError  # noqa: E402
 from .event import Event  # noqa: E402
 from .greenthread import (  # noqa: E402
@@ -36,6 +36,7 @@ __all__ = [
     "GreenletExit",
     "Timeout",
     "__version__",
+    "config",
     "event",
     "get_hub",
     "getcurrent",

@@ -82,9 +82,10 @@ class Event(Generic[T]):
             raise AlreadySentError(f"{self!r} was already sent; reset() it first")
         if exc is not None:
             exc = _as_exception(exc)
+        # Wake first: from a foreign OS thread this raises before anything changed.
+        self._waiters.unpark_all((result, exc))
         self._result = result
         self._exc = exc
-        self._waiters.unpark_all((result, exc))
 
     def send_exception(
         self, exc: Any, value: Any = None, tb: TracebackType | None = None

@@ -32,7 +32,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from greenlet import GreenletExit, greenlet
 
-from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub
+from ._core import TIMED_OUT, Hub, Task, Timer, WaitQueue, current, current_hub, get_hub
 
 __all__ = [
     "GreenThread",
@@ -275,9 +275,10 @@ class GreenThread(Task, Generic[T]):
             return
         if current() is self:
             raise exc
-        hub = get_hub()
-        assert self._glet is not None
-        hub.throw(self._glet, exc)
+        glet = self._glet
+        assert glet is not None
+        hub: Hub = glet.rec.hub
+        hub.throw(glet, exc)
         hub.yield_now()
 
     def cancel(self, *throw_args: Any) -> bool:

@@ -38,12 +38,12 @@ class Timeout(BaseException):
     is_timeout = True
 
     def __init__(self, seconds: float | None = None, exception: Any = None) -> None:
-        if seconds is not None and (not isinstance(seconds, (int, float)) or math.isnan(seconds)):
-            raise ValueError(f"Timeout needs a number of seconds or None, not {seconds!r}")
         super().__init__(seconds, exception)
         self.seconds = seconds
         self.exception = exception
         self.timer: Timer | None = None
+        if seconds is not None and (not isinstance(seconds, (int, float)) or math.isnan(seconds)):
+            raise ValueError(f"Timeout needs a number of seconds or None, not {seconds!r}")
         self.start()
 
     def start(self) -> Timeout:

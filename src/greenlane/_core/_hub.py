@@ -310,6 +310,8 @@ class Hub:
         if glet is _getcurrent():
             raise exc
         rec: Parked | None = getattr(glet, "rec", None)
+        if rec is not None and rec.hub is not self:
+            raise CrossThreadError(_cross_thread_message("throw"))
         if rec is not None and rec.state != RUNNING:
             if rec.state != PARKED:
                 if rec.pending is None:  # already due to resume: raise on resumption
@@ -347,6 +349,7 @@ class Hub:
         if glet is self.greenlet:
             return
         rec = record_of(glet, self)
+        self._spare = 0  # a yield must reach the hub's poll, never hand off to itself
         rec.reason = "sleep(0)"
         rec.queue = None
         rec.on_abandon = None
@@ -365,8 +368,23 @@ class Hub:
 
     # -- file descriptors -------------------------------------------------
 
-    def wait_fd(self, fd: int, events: int, timeout: float | None = None, reason: str = "") -> bool:
-        """Park until ``fd`` is ready for ``events`` (READ and/or WRITE); False on timeout."""
+    def wait_fd(
+        self,
+        fd: int,
+        events: int,
+        timeout: float | None = None,
+        reason: str = "",
+        *,
+        keep: bool = False,
+    ) -> bool:
+        """Park until ``fd`` is ready for ``events`` (READ and/or WRITE); False on timeout.
+
+        With ``keep=True`` the fd stays registered after the wait, so the next
+        wait on it costs no syscall (see ``_pollers``); only owners that call
+        ``notify_close`` before closing the fd may ask for that (green
+        sockets do), since a registration outliving its fd would miss a reuse
+        of the number.
+        """
         rec = record_of(_getcurrent(), self)
         if events & _pollers.READ and fd in self._readers:
             raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
@@ -390,6 +408,9 @@ class Hub:
             return self._switch_out(rec) is not TIMED_OUT
         finally:
             rec.fd = -1
+            if not keep:
+                self._narrow(fd, (_pollers.READ if fd in self._readers else 0)
+                             | (_pollers.WRITE if fd in self._writers else 0))
 
     def _watch(self, fd: int, events: int) -> bool:
         have = self._registered.get(fd)
@@ -741,7 +762,7 @@ _preferred: list[str | None] = []
 
 
 def _preferred_poller() -> str | None:
-    return _preferred[-1] if _preferred else read_config().hub
+    return (_preferred[-1] if _preferred else None) or read_config().hub
 
 
 def set_preferred_poller(name: str | None) -> None:

@@ -75,7 +75,8 @@ def trampoline(
     fileno = _fileno(fd)
     if not get_hub().wait_fd(fileno, events, timeout, f"fd {fileno}"):
         if isinstance(timeout_exc, type):
-            raise timeout_exc("timed out")
+            # eventlet raises the class bare; other exception types get a message.
+            raise timeout_exc() if issubclass(timeout_exc, Timeout) else timeout_exc("timed out")
         raise timeout_exc
 
 

@@ -1,0 +1,389 @@
+"""The hub: pollers, fd waits, timers, deadlock detection, cross-thread calls, statistics."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import greenlane
+from greenlane import hubs
+from greenlane._core import READ, DeadlockError, IOClosed, get_hub
+from greenlane._core._timers import COMPACT_MIN
+from greenlane.testing import fresh_hub
+
+
+@pytest.fixture(params=["epoll", "poll", "select"])
+def poller(request: pytest.FixtureRequest) -> Iterator[str]:
+    hubs.use_hub(request.param)
+    try:
+        assert get_hub().poller_name == request.param
+        yield request.param
+    finally:
+        greenlane.testing.assert_hub_empty()
+        hubs.use_hub(None)
+
+
+def test_trampoline_waits_for_readable_and_writable(poller: str) -> None:
+    a, b = socket.socketpair()
+    try:
+        got: list[bytes] = []
+
+        def reader() -> None:
+            hubs.trampoline(a, read=True)
+            got.append(a.recv(10))
+
+        gt = greenlane.spawn(reader)
+        greenlane.sleep(0.01)
+        assert got == []
+        assert [rec.fd for rec in get_hub().get_readers()] == [a.fileno()]
+        b.send(b"hi")
+        gt.wait()
+        assert got == [b"hi"]
+        hubs.trampoline(b.fileno(), write=True, timeout=1)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_trampoline_timeout_and_bad_arguments(poller: str) -> None:
+    r, w = os.pipe()
+    try:
+        with pytest.raises(greenlane.Timeout):
+            hubs.trampoline(r, read=True, timeout=0.01)
+        with pytest.raises(KeyError):
+            hubs.trampoline(r, read=True, timeout=0.01, timeout_exc=KeyError)
+        with pytest.raises(ValueError, match="read=True or write=True"):
+            hubs.trampoline(r)
+        with pytest.raises(TypeError, match="fileno"):
+            hubs.trampoline("fd", read=True)  # type: ignore[arg-type]
+        stats = get_hub().statistics()
+        assert (stats.readers, stats.timers) == (0, 0)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_second_reader_on_same_fd_is_refused() -> None:
+    r, w = os.pipe()
+    try:
+        gt = greenlane.spawn(hubs.trampoline, r, read=True)
+        greenlane.sleep(0)
+        with pytest.raises(RuntimeError, match=f"fd {r} already has a green thread waiting to read"):
+            hubs.trampoline(r, read=True)
+        os.write(w, b"x")
+        gt.wait()
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_notify_close_wakes_the_waiter_with_ioclosed(poller: str) -> None:
+    r, w = os.pipe()
+
+    def reader() -> None:
+        hubs.trampoline(r, read=True)
+
+    gt = greenlane.spawn(reader)
+    greenlane.sleep(0)
+    hubs.notify_close(r)
+    os.close(r)
+    with pytest.raises(IOClosed, match="closed"):
+        gt.wait()
+    os.close(w)
+
+
+def test_idle_registered_fd_does_not_spin() -> None:
+    a, b = socket.socketpair()
+    try:
+        hub = get_hub()
+        b.send(b"x")
+        hub.wait_fd(a.fileno(), READ, keep=True)  # ready at once; stays registered (lazily)
+        assert a.fileno() in hub._registered
+        # Nobody waits on `a` any more but it stays readable: the hub must drop it
+        # after one report rather than wake for it on every pass.
+        before = hub.statistics().passes
+        greenlane.sleep(0.05)
+        assert hub.statistics().passes - before < 10
+    finally:
+        a.close()
+        b.close()
+
+
+def test_keep_registration_costs_no_syscall_per_wait() -> None:
+    a, b = socket.socketpair()
+    hub = get_hub()
+    calls: list[str] = []
+    real = hub._poller
+    hub._poller = _Counting(real, calls)  # type: ignore[assignment]
+    try:
+        for _ in range(5):
+            b.send(b"x")
+            hub.wait_fd(a.fileno(), READ, keep=True)
+            a.recv(1)
+        assert calls == ["register"]
+        hub.notify_close(a.fileno())
+        assert calls == ["register", "unregister"]
+    finally:
+        hub._poller = real
+        a.close()
+        b.close()
+
+
+class _Counting:
+    def __init__(self, real: object, calls: list[str]) -> None:
+        self._real = real
+        self._calls = calls
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._real, name)
+        if name in ("register", "modify", "unregister"):
+            self._calls.append(name)
+        return attr
+
+
+def test_fd_closed_without_notice_and_reused_still_works() -> None:
+    a, b = socket.socketpair()
+    b.send(b"x")
+    hubs.trampoline(a, read=True)
+    a.close()
+    b.close()
+    c, d = socket.socketpair()  # likely reuses the numbers
+    try:
+        gt = greenlane.spawn(hubs.trampoline, c, read=True, timeout=5)
+        greenlane.sleep(0)
+        d.send(b"y")
+        gt.wait()
+    finally:
+        c.close()
+        d.close()
+
+
+def test_sleep_zero_loop_does_not_starve_io() -> None:
+    a, b = socket.socketpair()
+    stop = []
+    try:
+        def spinner() -> int:
+            n = 0
+            while not stop:
+                greenlane.sleep(0)
+                n += 1
+            return n
+
+        spin = greenlane.spawn(spinner)
+
+        def reader() -> bytes:
+            hubs.trampoline(a, read=True)
+            return a.recv(1)
+
+        rd = greenlane.spawn(reader)
+        greenlane.sleep(0)
+        b.send(b"z")
+        assert rd.wait() == b"z"
+        stop.append(True)
+        assert spin.wait() < 100
+    finally:
+        a.close()
+        b.close()
+
+
+def test_sleep_zero_runs_every_other_ready_thread_once() -> None:
+    seen: list[str] = []
+    gts = [greenlane.spawn(seen.append, name) for name in "abc"]
+    greenlane.sleep(0)
+    assert seen == ["a", "b", "c"]
+    for gt in gts:
+        gt.wait()
+
+
+def test_sleep_orders_by_deadline() -> None:
+    order: list[float] = []
+    gts = [greenlane.spawn(lambda d=d: (greenlane.sleep(d), order.append(d))) for d in (0.03, 0.01, 0.02)]
+    for gt in gts:
+        gt.wait()
+    assert order == [0.01, 0.02, 0.03]
+
+
+def test_real_sleep_takes_about_that_long() -> None:
+    start = time.monotonic()
+    greenlane.sleep(0.05)
+    elapsed = time.monotonic() - start
+    assert 0.05 <= elapsed < 2  # generous upper bound: shared CI machines
+
+
+def test_blocking_in_the_hub_greenlet_raises() -> None:
+    hub = get_hub()
+    errors: list[BaseException] = []
+
+    def in_hub() -> None:
+        for call in (lambda: greenlane.sleep(1), lambda: greenlane.Event().wait()):
+            try:
+                call()
+            except RuntimeError as exc:
+                errors.append(exc)
+        greenlane.sleep(0)  # sleep(0) in the hub is a no-op
+
+    hub.call_soon(in_hub)
+    greenlane.sleep(0)
+    assert len(errors) == 2
+    assert all("hub greenlet" in str(e) for e in errors)
+
+
+def test_callback_errors_are_logged_and_hub_survives(caplog: pytest.LogCaptureFixture) -> None:
+    hub = get_hub()
+
+    def bad() -> None:
+        raise ZeroDivisionError("in callback")
+
+    hub.call_soon(bad)
+    timer = hub.call_later(0, bad)
+    greenlane.sleep(0.001)
+    greenlane.sleep(0.001)
+    assert not timer.pending
+    assert caplog.text.count("ZeroDivisionError: in callback") == 2
+    assert greenlane.spawn(lambda: 1).wait() == 1
+
+
+def test_call_later_and_cancel() -> None:
+    hub = get_hub()
+    fired: list[int] = []
+    t1 = hub.call_later(0.01, fired.append, 1)
+    t2 = hub.call_later(0.005, fired.append, 2)
+    t1.cancel()
+    assert not t1.pending and t2.pending
+    greenlane.sleep(0.03)
+    assert fired == [2]
+    assert "done" in repr(t2)
+
+
+def test_timer_compaction_keeps_heap_small() -> None:
+    hub = get_hub()
+    for _ in range(10 * COMPACT_MIN):
+        hub.call_later(100, print).cancel()
+    assert len(hub._timers._heap) <= COMPACT_MIN + 1
+    assert hub.statistics().timers == 0
+
+
+def test_deadlock_in_main_raises_naming_the_wait() -> None:
+    with pytest.raises(DeadlockError, match="event"):
+        greenlane.Event().wait()
+    gt = greenlane.spawn(greenlane.Event().wait)
+    with pytest.raises(DeadlockError, match=r"green thread .*1 other green thread"):
+        gt.wait()
+    gt.kill()
+
+
+def test_no_deadlock_while_another_thread_holds_pending_work() -> None:
+    hub = get_hub()
+    ev: greenlane.Event[str] = greenlane.Event()
+    hub.hold_external()
+
+    def worker() -> None:
+        time.sleep(0.05)
+        hub.call_soon_threadsafe(ev.send, "from thread")
+        hub.release_external()  # from the other thread: routed through the hub
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert ev.wait() == "from thread"
+    thread.join()
+    greenlane.sleep(0)
+    assert hub._pending_external == 0
+
+
+def test_call_soon_threadsafe_wakes_a_sleeping_hub() -> None:
+    hub = get_hub()
+    woke: list[float] = []
+    start = time.monotonic()
+
+    def poke() -> None:
+        time.sleep(0.05)
+        hub.call_soon_threadsafe(lambda: woke.append(time.monotonic() - start))
+
+    thread = threading.Thread(target=poke)
+    thread.start()
+    greenlane.sleep(1.5)  # the hub sleeps in its poll; the poke must still run on time
+    thread.join()
+    assert woke and woke[0] < 1.0
+
+
+def test_cross_thread_throw_is_a_clear_error() -> None:
+    hub = get_hub()
+    errors: list[BaseException] = []
+    gt = greenlane.spawn(greenlane.sleep, 1)
+    greenlane.sleep(0)
+
+    def other() -> None:
+        try:
+            gt.kill()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert isinstance(errors[0], greenlane.CrossThreadError)
+    gt.kill()
+    assert hub.statistics().green_threads == 0
+
+
+def test_each_os_thread_has_its_own_hub() -> None:
+    results: list[object] = []
+
+    def in_thread() -> None:
+        results.append(get_hub())
+        results.append(greenlane.spawn(lambda: "green in thread").wait())
+        try:
+            greenlane.Event().wait()
+        except DeadlockError as exc:
+            results.append(type(exc))
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert results[0] is not get_hub()
+    assert results[1:] == ["green in thread", DeadlockError]
+
+
+def test_statistics_move() -> None:
+    hub = get_hub()
+    s0 = hub.statistics()
+    gts = [greenlane.spawn(greenlane.sleep, 0.01) for _ in range(3)]
+    s1 = hub.statistics()
+    assert s1.green_threads == s0.green_threads + 3
+    greenlane.sleep(0)
+    assert hub.statistics().timers == 3
+    assert hub.get_timers_count() == 3
+    for gt in gts:
+        gt.wait()
+    s2 = hub.statistics()
+    assert s2.switches > s1.switches and s2.passes > s1.passes
+    assert s2.green_threads == 0 and s2.timers == 0
+    assert "green_threads=0" in repr(hub)
+
+
+def test_use_hub_rejects_unknown_and_busy() -> None:
+    with pytest.raises(ValueError, match="'kqueue2'"):
+        hubs.use_hub("kqueue2")
+    gt = greenlane.spawn(greenlane.sleep, 0.01)
+    with pytest.raises(RuntimeError, match="still has work"):
+        hubs.use_hub("poll")
+    gt.wait()
+    hubs.use_hub(None)
+
+
+def test_env_var_picks_poller_and_bad_value_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENLANE_HUB", "select")
+    with fresh_hub() as hub:
+        assert hub.poller_name == "select"
+    monkeypatch.setenv("GREENLANE_HUB", "bogus")
+    with pytest.raises(ValueError, match="GREENLANE_HUB='bogus'"):
+        greenlane.config.read_config()
+    monkeypatch.setenv("GREENLANE_HUB", "")
+    monkeypatch.setenv("GREENLANE_THREADPOOL_SIZE", "-3")
+    with pytest.raises(ValueError, match="GREENLANE_THREADPOOL_SIZE='-3'"):
+        greenlane.config.read_config()
