@@ -343,7 +343,11 @@ def test_retrieved_exception_is_not_logged(retrieve: str, caplog: pytest.LogCapt
     with caplog.at_level(logging.ERROR, logger="greenlane"):
         gt = greenlane.spawn(boom)
         if retrieve == "link_wait":
-            gt.link(lambda g: pytest.raises(LookupError, g.wait))
+            def retrieve_in_link(g: GreenThread[Any]) -> None:
+                with pytest.raises(LookupError):
+                    g.wait()
+
+            gt.link(retrieve_in_link)
             greenlane.sleep(0)
         elif retrieve == "exception":
             gt.exception()

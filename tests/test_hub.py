@@ -320,7 +320,7 @@ def test_cross_thread_throw_is_a_clear_error() -> None:
     def other() -> None:
         try:
             gt.kill()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=other)

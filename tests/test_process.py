@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,6 @@ import time
 import pytest
 
 from greenlane._core import _stdlib
-
 from helpers import SUBPROCESS_TIMEOUT, run_script
 
 

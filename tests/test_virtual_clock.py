@@ -27,9 +27,8 @@ def test_long_sleeps_run_instantly_and_exactly(virtual_clock: VirtualClock) -> N
 
 
 def test_timeouts_use_the_virtual_clock(virtual_clock: VirtualClock) -> None:
-    with pytest.raises(greenlane.Timeout):
-        with greenlane.Timeout(3600):
-            greenlane.Event().wait()
+    with pytest.raises(greenlane.Timeout), greenlane.Timeout(3600):
+        greenlane.Event().wait()
     assert virtual_clock.now() == 3600
 
 

@@ -116,5 +116,5 @@ def _as_exception(exc: Any) -> BaseException | None:
     if isinstance(exc, tuple) and exc and isinstance(exc[0], type):
         typ, value, tb = (*exc, None, None)[:3]
         inst = value if isinstance(value, BaseException) else typ() if value is None else typ(value)
-        return inst.with_traceback(tb) if tb is not None else inst  # type: ignore[no-any-return]
+        return inst.with_traceback(tb) if tb is not None else inst
     raise TypeError(f"Event.send(exc=...) needs an exception, class or tuple, not {exc!r}")

@@ -4,15 +4,16 @@ A ``GreenThread`` is a handle on a function running on a pooled worker
 greenlet (see ``greenlane._core._hub``). What each call gives, by how the
 thread ended:
 
-| ended by                 | wait()             | result()            | exception()         | done | cancelled | links |
-| ------------------------ | ------------------ | ------------------- | ------------------- | ---- | --------- | ----- |
-| returning ``v``          | ``v``              | ``v``               | ``None``            | True | False     | run   |
-| raising ``e``            | raises ``e``       | raises ``e``        | ``e``               | True | False     | run   |
-| ``kill()`` once started  | raises GreenletExit| raises GreenletExit | the GreenletExit    | True | False     | run   |
-| ``cancel()``/``kill()``  | raises GreenletExit| raises CancelledError | raises CancelledError | True | True  | run   |
-| before it started        |                    |                     |                     |      |           |       |
+| ended by                | wait()        | result()       | exception()    | cancelled |
+| ----------------------- | ------------- | -------------- | -------------- | --------- |
+| returning ``v``         | ``v``         | ``v``          | ``None``       | False     |
+| raising ``e``           | raises ``e``  | raises ``e``   | ``e``          | False     |
+| ``kill()`` once started | GreenletExit  | GreenletExit   | GreenletExit() | False     |
+| ``cancel()``, or        | GreenletExit  | CancelledError | CancelledError | True      |
+| ``kill()`` before start |               |                |                |           |
 
-(A function that catches the kill's ``GreenletExit`` and returns ``v`` ended
+In every case ``done()`` is then True and the links run once (a link added
+later runs at once). (A function that catches the kill's ``GreenletExit`` and returns ``v`` ended
 by returning ``v``.) ``wait``, ``result`` and ``exception`` count as
 retrieving the outcome; an exception nobody retrieved is logged by logger
 ``greenlane`` when the ``GreenThread`` is garbage-collected (a kill's
@@ -32,7 +33,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from greenlet import GreenletExit, greenlet
 
-from ._core import TIMED_OUT, Hub, Task, Timer, WaitQueue, current, current_hub, get_hub
+from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub
 
 __all__ = [
     "GreenThread",
@@ -275,10 +276,9 @@ class GreenThread(Task, Generic[T]):
             return
         if current() is self:
             raise exc
-        glet = self._glet
-        assert glet is not None
-        hub: Hub = glet.rec.hub
-        hub.throw(glet, exc)
+        hub = self._hub()
+        assert self._glet is not None
+        hub.throw(self._glet, exc)
         hub.yield_now()
 
     def cancel(self, *throw_args: Any) -> bool:
@@ -386,10 +386,7 @@ def _exception_from(throw_args: tuple[Any, ...]) -> BaseException:
         return first
     if isinstance(first, type) and issubclass(first, BaseException):
         value = throw_args[1] if len(throw_args) > 1 else None
-        if isinstance(value, BaseException):
-            exc = value
-        else:
-            exc = first() if value is None else first(value)
+        exc = value if isinstance(value, BaseException) else first() if value is None else first(value)
         if len(throw_args) > 2 and throw_args[2] is not None:
             exc = exc.with_traceback(throw_args[2])
         return exc

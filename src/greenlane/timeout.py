@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from ._core import Task, Timer, current, get_hub
 
@@ -126,7 +126,7 @@ def with_timeout(seconds: float | None, fn: Callable[P, T], /, *args: P.args, **
         return fn(*args, **kwargs)
     except Timeout as exc:
         if exc is timeout and timeout_value is not _NO_VALUE:
-            return timeout_value  # type: ignore[no-any-return]
+            return cast(T, timeout_value)
         raise
     finally:
         timeout.cancel()

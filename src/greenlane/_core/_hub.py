@@ -123,8 +123,13 @@ class Task:
         """Run to completion; must not raise (report instead)."""
         raise NotImplementedError
 
+    def _hub(self) -> Hub:
+        """The hub of the thread running this task (it must have started)."""
+        assert self._glet is not None
+        return self._glet.rec.hub  # type: ignore[attr-defined,no-any-return]
 
-class _Worker(greenlet):  # type: ignore[misc]
+
+class _Worker(greenlet):
     """A pooled greenlet that runs tasks one after another."""
 
     __slots__ = ("rec", "task")
@@ -150,7 +155,7 @@ def get_hub() -> Hub:
 def current_hub() -> Hub:
     """The calling thread's hub, found through the current greenlet when it can be (faster)."""
     try:
-        return _getcurrent().rec.hub  # type: ignore[no-any-return]
+        return _getcurrent().rec.hub  # type: ignore[attr-defined,no-any-return]
     except AttributeError:
         return get_hub()
 
@@ -193,7 +198,7 @@ class Hub:
             root = root.parent
         self._root: greenlet = root
         self.greenlet: greenlet = greenlet(self._run, root)
-        root.rec = Parked(self, root)
+        root.rec = Parked(self, root)  # type: ignore[attr-defined]
         self._wakeup_r, self._wakeup_w = -1, -1
         self._signal_fd_set = False
         self._closed = False
@@ -496,6 +501,10 @@ class Hub:
     # -- the loop ---------------------------------------------------------
 
     def _run(self) -> None:
+        callback: Any
+        args: Any
+        resume: Any
+        arg: Any
         ready, calls = self._ready, self._calls
         next_resume, next_call = ready.popleft, calls.popleft
         timers = self._timers
@@ -611,11 +620,12 @@ class Hub:
 
     def _work(self) -> None:
         """A worker greenlet's whole life: run tasks, park idle between them."""
-        me = _getcurrent()
+        me: _Worker = _getcurrent()  # type: ignore[assignment]
         idle = self._idle
         hub_switch = self.greenlet.switch
         while True:
             task = me.task
+            assert task is not None
             task._glet = me
             task._run()
             me.task = task = None  # an idle worker keeps no task alive
@@ -781,7 +791,7 @@ def reset_thread_hub() -> None:
         raise RuntimeError(f"cannot replace a hub that still has work: {hub!r}")
     del _tls.hub
     if getattr(hub._root, "rec", None) is not None:
-        del hub._root.rec
+        delattr(hub._root, "rec")
     hub.close()
 
 

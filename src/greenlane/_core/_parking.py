@@ -102,7 +102,7 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
     if rec is None or rec.hub is not hub:
         if glet is hub.greenlet:
             raise RuntimeError("cannot block in the hub greenlet")
-        rec = glet.rec = Parked(hub, glet)
+        rec = glet.rec = Parked(hub, glet)  # type: ignore[attr-defined]
     return rec
 
 
@@ -120,7 +120,7 @@ def park(
     """
     glet = _getcurrent()
     try:
-        rec: Parked = glet.rec
+        rec: Parked = glet.rec  # type: ignore[attr-defined]
     except AttributeError:
         from ._hub import get_hub
 

@@ -74,9 +74,10 @@ def trampoline(
         raise ValueError("trampoline() needs read=True or write=True")
     fileno = _fileno(fd)
     if not get_hub().wait_fd(fileno, events, timeout, f"fd {fileno}"):
+        if isinstance(timeout_exc, type) and issubclass(timeout_exc, Timeout):
+            raise timeout_exc()  # eventlet raises the class bare
         if isinstance(timeout_exc, type):
-            # eventlet raises the class bare; other exception types get a message.
-            raise timeout_exc() if issubclass(timeout_exc, Timeout) else timeout_exc("timed out")
+            raise timeout_exc("timed out")
         raise timeout_exc
 
 

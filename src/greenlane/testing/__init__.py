@@ -87,7 +87,7 @@ def virtual_time(start: float = 0.0) -> Iterator[VirtualClock]:
 def assert_hub_empty(hub: Hub | None = None) -> None:
     """Raise ``HubNotEmptyError`` if ``hub`` still has timers, fd waits or live green threads."""
     hub = hub or get_hub()
-    from ..greenthread import sleep  # noqa: PLC0415 (testing sits above the public API)
+    from ..greenthread import sleep
 
     for _ in range(SETTLE_YIELDS):
         stats = hub.statistics()
