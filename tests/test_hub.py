@@ -387,3 +387,30 @@ def test_env_var_picks_poller_and_bad_value_is_rejected(monkeypatch: pytest.Monk
     monkeypatch.setenv("GREENLANE_THREADPOOL_SIZE", "-3")
     with pytest.raises(ValueError, match="GREENLANE_THREADPOOL_SIZE='-3'"):
         greenlane.config.read_config()
+
+
+def test_equal_deadlines_fire_fifo_even_past_a_raising_callback(
+    virtual_clock: greenlane.testing.VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    hub = get_hub()
+    fired: list[str] = []
+
+    def boom() -> None:
+        raise RuntimeError("timer broke")
+
+    def add_same_deadline() -> None:
+        fired.append("adder")
+        hub.call_later(0, fired.append, "added")  # same virtual instant: same bucket
+
+    hub.call_later(5, fired.append, "a")
+    cancelled = hub.call_later(5, fired.append, "cancelled")
+    hub.call_later(5, boom)
+    hub.call_later(5, add_same_deadline)
+    hub.call_later(5, fired.append, "b")
+    cancelled.cancel()
+    assert hub.statistics().timers == 4
+    greenlane.sleep(10)
+    assert fired == ["a", "adder", "b", "added"]
+    assert "timer broke" in caplog.text
+    assert hub.statistics().timers == 0
+    assert len(hub._timers._due) == 0 and len(hub._timers._heap) == 0

@@ -33,7 +33,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from greenlet import GreenletExit, greenlet
 
-from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub
+from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub, park
 
 __all__ = [
     "GreenThread",
@@ -61,9 +61,8 @@ def getcurrent() -> Any:
 
 def sleep(seconds: float = 0) -> None:
     """Suspend the calling green thread for ``seconds``; ``sleep(0)`` lets all others run once."""
-    hub = current_hub()
     if seconds == 0:
-        hub.yield_now()
+        current_hub().yield_now()
         return
     try:
         positive = seconds > 0
@@ -71,7 +70,7 @@ def sleep(seconds: float = 0) -> None:
         raise TypeError(f"sleep() needs a number of seconds, not {seconds!r}") from None
     if not positive:
         raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")
-    hub.park("sleep", seconds)
+    park("sleep", seconds)
 
 
 def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:

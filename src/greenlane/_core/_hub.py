@@ -172,8 +172,8 @@ class Hub:
 
     def __init__(self, poller: str | None = None) -> None:
         self._ident = _stdlib.get_ident()
-        # Green threads to resume: (greenlet.switch or greenlet.throw, value).
-        self._ready: deque[tuple[Callable[[Any], Any], Any]] = deque()
+        # Records of green threads to resume (see Parked.resume).
+        self._ready: deque[Parked] = deque()
         # Callbacks to run in the hub: (callback, args).
         self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         # Resumes left in this pass; a parking thread may run one directly (see _switch_out).
@@ -265,13 +265,13 @@ class Hub:
                 # Direct hand-off: resume the next ready thread from here, saving
                 # the trip through the hub (see _run, step 4).
                 self._budget -= 1
-                resume, arg = ready.popleft()
-                value = resume(arg)
+                nxt = ready.popleft()
+                value = nxt.resume(nxt.value)
             elif self._spare > 0 and ready and not (self._readers or self._writers):
                 self._spare -= 1
                 self._switches += 1
-                resume, arg = ready.popleft()
-                value = resume(arg)
+                nxt = ready.popleft()
+                value = nxt.resume(nxt.value)
             else:
                 value = self.greenlet.switch()
         except BaseException:
@@ -280,6 +280,8 @@ class Hub:
             if rec.state == PARKED:
                 self._abort(rec)
             rec.state = RUNNING
+            rec.resume = rec.switch
+            rec.value = None
             rec.pending = None
             if rec.timer is not None:
                 self._timers.cancel(rec.timer)
@@ -288,6 +290,7 @@ class Hub:
         if rec.timer is not None:
             self._timers.cancel(rec.timer)
             rec.timer = None
+        rec.value = None  # the hub's copy of what we were handed
         pending = rec.pending
         if pending is not None:
             rec.pending = None
@@ -306,7 +309,8 @@ class Hub:
         if self._ident != _stdlib.get_ident():
             raise CrossThreadError(_cross_thread_message(rec.reason))
         rec.state = WOKEN
-        self._ready.append((rec.switch, value))
+        rec.value = value
+        self._ready.append(rec)
         return True
 
     def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False) -> None:
@@ -326,17 +330,22 @@ class Hub:
             self._abort(rec)
         elif glet.dead:
             return
-        entry = (glet.throw, exc)
-        if front:
-            self._ready.appendleft(entry)
         else:
-            self._ready.append(entry)
+            rec = Parked(self, glet)  # a raw greenlet we never parked: a one-off record
+        rec.resume = glet.throw
+        rec.value = exc
+        if front:
+            self._ready.appendleft(rec)
+        else:
+            self._ready.append(rec)
 
     def _expire(self, rec: Parked) -> None:
         if rec.state == PARKED:
             rec.state = TIMED_OUT_STATE
-            self._abort(rec)
-            self._ready.append((rec.switch, TIMED_OUT))
+            if rec.queue is not None or rec.fd >= 0:
+                self._abort(rec)
+            rec.value = TIMED_OUT
+            self._ready.append(rec)
 
     def _abort(self, rec: Parked) -> None:
         if rec.queue is not None:
@@ -359,7 +368,8 @@ class Hub:
         rec.queue = None
         rec.on_abandon = None
         rec.state = WOKEN
-        self._ready.append((rec.switch, None))
+        rec.value = None
+        self._ready.append(rec)
         self._switch_out(rec)
 
     def sleep(self, seconds: float) -> None:
@@ -469,7 +479,8 @@ class Hub:
         if rec.events & _pollers.READ and rec.events & _pollers.WRITE:
             self._readers.pop(rec.fd, None)
             self._writers.pop(rec.fd, None)
-        self._ready.append((rec.switch, None))
+        rec.value = None
+        self._ready.append(rec)
 
     def _narrow(self, fd: int, want: int) -> None:
         if fd not in self._registered:
@@ -503,12 +514,10 @@ class Hub:
     def _run(self) -> None:
         callback: Any
         args: Any
-        resume: Any
-        arg: Any
+        rec: Any
         ready, calls = self._ready, self._calls
         next_resume, next_call = ready.popleft, calls.popleft
         timers = self._timers
-        heap = timers._heap
         while True:
             try:
                 while True:
@@ -522,7 +531,7 @@ class Hub:
                     else:
                         self._poll(self._idle_timeout())
                     # 2. Fire due timers (their callbacks only mark threads ready).
-                    if heap and heap[0][0] <= self.clock():
+                    if timers._heap and timers._heap[0] <= self.clock():
                         timers.run_due(self.clock())
                     # 3. Run the queued callbacks (spawns, cross-thread calls, call_soon).
                     if calls:
@@ -539,10 +548,10 @@ class Hub:
                     self._switches += self._budget
                     while self._budget > 0:
                         self._budget -= 1
-                        resume, arg = next_resume()
-                        resume(arg)
+                        rec = next_resume()
+                        rec.resume(rec.value)
                     self._spare = 0
-                    resume = arg = None
+                    rec = None  # keep nothing alive while idle
             except GreenletExit:
                 raise  # the hub itself is being collected
             except (KeyboardInterrupt, SystemExit) as exc:

@@ -72,15 +72,21 @@ class Parked:
         "pending",
         "queue",
         "reason",
+        "resume",
         "state",
         "switch",
         "timer",
+        "value",
     )
 
     def __init__(self, hub: Hub, glet: greenlet) -> None:
         self.hub = hub
         self.glet = glet
         self.switch: Callable[[Any], Any] = glet.switch  # bound once, used by every wake
+        # A woken record waits in the hub's ready queue itself (no tuple per wake):
+        # the hub calls ``rec.resume(rec.value)``; resume is ``switch`` unless a throw.
+        self.resume: Callable[[Any], Any] = self.switch
+        self.value: Any = None
         self.args = (self,)  # the timer callback's arguments, built once
         self.state = RUNNING
         self.reason = ""

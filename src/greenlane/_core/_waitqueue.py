@@ -57,7 +57,8 @@ class WaitQueue:
         # Invariant (kept by Hub._abort): every record in the queue is PARKED.
         waiters.popleft()
         rec.state = WOKEN
-        hub._ready.append((rec.switch, value))
+        rec.value = value
+        hub._ready.append(rec)
         return True
 
     def unpark_all(self, value: Any = True) -> int:
@@ -74,7 +75,8 @@ class WaitQueue:
                     raise CrossThreadError(_cross_thread_message(rec.reason))
                 popleft()
                 rec.state = WOKEN
-                hub._ready.append((rec.switch, value))
+                rec.value = value
+                hub._ready.append(rec)
         return n
 
     def __len__(self) -> int:

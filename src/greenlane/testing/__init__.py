@@ -107,8 +107,7 @@ def _discard(hub: Hub) -> None:
     """Forget ``hub`` even if a failed test left work in it."""
     hub._ready.clear()
     hub._calls.clear()
-    hub._timers._heap.clear()
-    hub._timers._cancelled = 0
+    hub._timers.clear()
     hub._readers.clear()
     hub._writers.clear()
     hub._tasks_alive = 0
