@@ -103,28 +103,74 @@ def test_repr_shows_state() -> None:
     gt.wait()
 
 
-def test_cross_thread_send_is_a_clear_error_and_call_soon_threadsafe_works() -> None:
+def test_native_thread_send_wakes_green_waiter() -> None:
     import threading
 
     ev: Event[str] = Event()
-    hub = greenlane.get_hub()
-    errors: list[BaseException] = []
-
-    def other_thread() -> None:
-        try:
-            ev.send("direct")
-        except greenlane.CrossThreadError as exc:
-            errors.append(exc)
-        hub.call_soon_threadsafe(ev.send, "via hub")
-
     gt = greenlane.spawn(ev.wait)
-    greenlane.sleep(0)
+    greenlane.sleep(0)  # the waiter parks: the event now belongs to this hub
+    hub = greenlane.get_hub()
     hub.hold_external()
-    thread = threading.Thread(target=other_thread)
+    thread = threading.Thread(target=ev.send, args=("from native",))
     thread.start()
     try:
-        assert gt.wait() == "via hub"
+        assert gt.wait() == "from native"
     finally:
         hub.release_external()
         thread.join()
-    assert errors and "call_soon_threadsafe" in str(errors[0])
+
+
+def test_native_send_before_anyone_waits_is_seen() -> None:
+    import threading
+
+    ev: Event[str] = Event()
+    thread = threading.Thread(target=ev.send, args=("early",))
+    thread.start()
+    thread.join()
+    assert ev.wait() == "early"
+
+
+def test_native_thread_can_wait_on_a_green_event() -> None:
+    import threading
+
+    ev: Event[str] = Event()
+    got: list[object] = []
+    gt = greenlane.spawn(ev.wait)  # a green waiter makes this hub the owner
+    greenlane.sleep(0)
+    hub = greenlane.get_hub()
+    hub.hold_external()
+
+    def native() -> None:
+        got.append(ev.wait())
+        hub.release_external()
+
+    thread = threading.Thread(target=native)
+    thread.start()
+    greenlane.sleep(0.05)
+    ev.send("both")
+    assert gt.wait() == "both"
+    thread.join(10)
+    greenlane.sleep(0)
+    assert got == ["both"]
+
+
+def test_green_waiters_of_two_os_threads_are_refused() -> None:
+    import threading
+
+    ev: Event[str] = Event()
+    gt = greenlane.spawn(ev.wait)
+    greenlane.sleep(0)
+    errors: list[BaseException] = []
+
+    def other_hub_thread() -> None:
+        try:
+            greenlane.spawn(ev.wait).wait()
+        except greenlane.CrossThreadError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=other_hub_thread)
+    thread.start()
+    thread.join(10)
+    assert errors and "share a hub" in str(errors[0])
+    ev.send("done")
+    assert gt.wait() == "done"

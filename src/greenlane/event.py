@@ -9,7 +9,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
-from ._core import TIMED_OUT, WaitQueue, park
+from ._core import TIMED_OUT, Owned, WaitQueue, park
+from ._core._stdlib import get_ident
+from ._native import wait_from_native
 
 __all__ = ["AlreadySentError", "Event"]
 
@@ -31,12 +33,18 @@ class _NotSent:
 _NOT_SENT: Any = _NotSent()
 
 
-class Event(Generic[T]):
-    """A value sent once, waited for by many; ``reset()`` makes it reusable."""
+class Event(Owned, Generic[T]):
+    """A value sent once, waited for by many; ``reset()`` makes it reusable.
+
+    Another OS thread (a native one included) may ``send`` it: the send runs in
+    the thread of the green threads waiting on it. A native thread may also
+    ``wait`` on it (see ``greenlane._core._owner``).
+    """
 
     __slots__ = ("_exc", "_result", "_waiters")
 
     def __init__(self) -> None:
+        Owned.__init__(self)
         self._result: Any = _NOT_SENT
         self._exc: BaseException | None = None
         self._waiters = WaitQueue()
@@ -67,6 +75,10 @@ class Event(Generic[T]):
         """Wait for the value and return it (raising a sent exception); None after ``timeout``."""
         if self._result is not _NOT_SENT:
             result, exc = self._result, self._exc
+        elif self._owner_ident != get_ident() and self._claim("Event.wait") is None:
+            return wait_from_native(self._owner, "Event.wait", lambda: self.wait(timeout), None)
+        elif self._result is not _NOT_SENT:  # sent by a native thread while we claimed it
+            result, exc = self._result, self._exc
         else:
             got = park("event", timeout, self._waiters.records)
             if got is TIMED_OUT:
@@ -77,12 +89,20 @@ class Event(Generic[T]):
         return result  # type: ignore[no-any-return]
 
     def send(self, result: T | None = None, exc: Any = None) -> None:
-        """Give every waiter ``result`` (or raise ``exc`` in them); a second send raises."""
+        """Give every waiter ``result`` (or raise ``exc`` in them); a second send raises.
+
+        From another OS thread the send is handed to the waiters' thread and
+        returns at once (a second send is then reported there, not raised here).
+        """
+        if self._owner_ident != get_ident() and self._elsewhere(self._send, result, exc):
+            return
+        self._send(result, exc)
+
+    def _send(self, result: T | None, exc: Any) -> None:
         if self._result is not _NOT_SENT:
             raise AlreadySentError(f"{self!r} was already sent; reset() it first")
         if exc is not None:
             exc = _as_exception(exc)
-        # Wake first: from a foreign OS thread this raises before anything changed.
         self._waiters.unpark_all((result, exc))
         self._result = result
         self._exc = exc

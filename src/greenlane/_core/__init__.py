@@ -20,6 +20,7 @@ from ._hub import (
     reset_thread_hub,
     set_preferred_poller,
 )
+from ._owner import Owned
 from ._parking import TIMED_OUT, Parked, park
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import refuse_free_threading
@@ -37,6 +38,7 @@ __all__ = [
     "Hub",
     "HubStatistics",
     "IOClosed",
+    "Owned",
     "Parked",
     "Task",
     "Timer",

@@ -1,0 +1,91 @@
+"""Which OS thread a green primitive belongs to, and how other threads reach it.
+
+A primitive (Event, Semaphore, Lock, Queue, ...) is *owned* by the hub of the
+first thread that uses it with a hub; from then on, its state is only ever
+touched in that thread. That is what keeps its fast paths lock-free:
+
+- a call from the owner's thread runs directly;
+- a *signal* (``send``, ``release``, ``put``, ...) from any other OS thread,
+  a native thread (no hub) included, is handed to the owner's hub through
+  ``call_soon_threadsafe`` and runs there (fire-and-forget: it returns None
+  at once, and an error it raises is logged by the hub);
+- a *wait* from a native thread is run by a green thread of the owner's hub
+  while the native thread blocks on a real lock (``greenlane._native``);
+- a *wait* from a green thread of another hub is a ``CrossThreadError``:
+  one primitive's waiters must share a hub.
+
+Before anyone owns it, callers take one process-wide lock for the moment
+they claim it (hub threads) or use it (native threads), so a native thread's
+signal can never interleave with a green thread's check-then-park.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _stdlib
+from ._hub import CrossThreadError, Hub, _tls, get_hub
+
+__all__ = ["Owned"]
+
+_claim_lock = _stdlib.allocate_lock()
+
+
+class Owned:
+    """Base of green primitives: tracks the owning hub (see the module docstring)."""
+
+    __slots__ = ("_owner", "_owner_ident")
+
+    def __init__(self) -> None:
+        self._owner: Hub | None = None
+        self._owner_ident = -1
+
+    def _elsewhere(self, body: Callable[..., Any], *args: Any) -> bool:
+        """Route a signal made off the owner's thread; True if it was handled here.
+
+        Callers write::
+
+            def release(self):
+                if self._owner_ident != get_ident() and self._elsewhere(self._release):
+                    return
+                self._release()
+
+        False means the calling thread now owns the primitive: run ``body`` now.
+        """
+        hub: Hub | None = getattr(_tls, "hub", None)
+        with _claim_lock:
+            owner = self._owner
+            if owner is None:
+                if hub is None:  # a native thread, and no green thread can be inside
+                    body(*args)
+                    return True
+                self._owner, self._owner_ident = hub, hub._ident
+                return False
+        if owner._ident == _stdlib.get_ident():
+            return False
+        owner.call_soon_threadsafe(body, *args)
+        return True
+
+    def _claim(self, what: str) -> Hub | None:
+        """For a wait off the owner's thread: make this hub the owner, or refuse.
+
+        Returns None when the caller is a native thread (no hub of its own,
+        and the primitive belongs to a hub): it must wait through
+        ``greenlane._native.wait_from_native``. A thread that waits on a
+        primitive nobody owns yet gets a hub and becomes the owner.
+        """
+        hub: Hub | None = getattr(_tls, "hub", None)
+        with _claim_lock:
+            owner = self._owner
+            if owner is None:
+                # First use: this thread becomes green (gets a hub) and owns it.
+                hub = get_hub()
+                self._owner, self._owner_ident = hub, hub._ident
+                return hub
+        if owner is not None and hub is not None and owner is not hub:
+            raise CrossThreadError(
+                f"{what}: {self!r} already has waiters in another OS thread's hub; the green "
+                "threads waiting on one primitive must share a hub (an OS thread)"
+            )
+        return hub
