@@ -454,3 +454,45 @@ def test_repr_shows_state() -> None:
     ev.send(None)
     gt.wait()
     assert "named finished" in repr(gt)
+
+
+def test_native_thread_can_wait_for_a_green_thread() -> None:
+    import threading
+
+    hub = greenlane.get_hub()
+    gt = greenlane.spawn(lambda: (greenlane.sleep(0.05), "green result")[1])
+    got: list[object] = []
+    hub.hold_external()
+
+    def native() -> None:
+        try:
+            got.append(gt.result(timeout=10))
+        finally:
+            hub.release_external()
+
+    thread = threading.Thread(target=native)
+    thread.start()
+    assert gt.wait() == "green result"
+    while thread.is_alive():
+        greenlane.sleep(0.01)
+    assert got == ["green result"]
+
+
+def test_green_thread_of_another_hub_cannot_wait() -> None:
+    import threading
+
+    gt = greenlane.spawn(greenlane.sleep, 0.05)
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        greenlane.sleep(0)  # this thread now has a hub of its own
+        try:
+            gt.wait()
+        except greenlane.CrossThreadError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(10)
+    gt.wait()
+    assert errors and "another OS thread" in str(errors[0])

@@ -33,7 +33,21 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from greenlet import GreenletExit, greenlet
 
-from ._core import TIMED_OUT, Task, Timer, WaitQueue, current, current_hub, get_hub, park
+from ._core import (
+    TIMED_OUT,
+    CrossThreadError,
+    Hub,
+    Task,
+    Timer,
+    WaitQueue,
+    current,
+    current_hub,
+    get_hub,
+    park,
+)
+from ._core._hub import _tls
+from ._core._stdlib import get_ident
+from ._native import wait_from_native
 
 __all__ = [
     "GreenThread",
@@ -78,7 +92,8 @@ def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThre
     if not callable(fn):
         raise TypeError(f"spawn() needs a callable, not {fn!r}")
     gt = GreenThread(fn, args, kwargs)
-    current_hub().start_task(gt)
+    gt._home = hub = current_hub()
+    hub.start_task(gt)
     return gt
 
 
@@ -91,7 +106,7 @@ def spawn_after(
     if not callable(fn):
         raise TypeError(f"spawn_after() needs a callable, not {fn!r}")
     gt = GreenThread(fn, args, kwargs)
-    hub = get_hub()
+    gt._home = hub = get_hub()
     gt._timer = hub.call_later(seconds, hub.start_task, gt)
     return gt
 
@@ -154,6 +169,7 @@ class GreenThread(Task, Generic[T]):
         "_ctx",
         "_exc",
         "_fn",
+        "_home",
         "_kwargs",
         "_links",
         "_result",
@@ -177,6 +193,7 @@ class GreenThread(Task, Generic[T]):
         self._waiters: WaitQueue | None = None
         self._links: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] | None = None
         self._timer: Timer | None = None
+        self._home: Hub | None = None  # the hub it runs in, set when scheduled
 
     # -- running ----------------------------------------------------------
 
@@ -237,6 +254,14 @@ class GreenThread(Task, Generic[T]):
     def _wait_done(self, timeout: float | None) -> bool:
         if current() is self:
             raise RuntimeError(f"{self!r} cannot wait for itself")
+        home = self._home
+        if home is not None and home._ident != get_ident():
+            if getattr(_tls, "hub", None) is not None:
+                raise CrossThreadError(
+                    f"{self!r} runs in another OS thread's hub: green threads of one hub cannot "
+                    "wait for those of another (a native thread can)"
+                )
+            return wait_from_native(home, f"{self!r}.wait", lambda: self._wait_done(timeout), None)
         if self._waiters is None:
             self._waiters = WaitQueue()
         return self._waiters.park(timeout, f"green thread {_name(self._fn)}") is not TIMED_OUT
