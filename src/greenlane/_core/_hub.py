@@ -568,7 +568,7 @@ class Hub:
         deadline = self._timers.next_deadline()
         only_timers = not (self._readers or self._writers or self._pending_external)
         if deadline is None:
-            if only_timers and not _python_signal_handlers(self._ident):
+            if only_timers and not _other_threads_alive() and not _python_signal_handlers(self._ident):
                 self._deadlock()
                 return 0.0
             return None
@@ -761,6 +761,18 @@ def _is_main_thread(ident: int) -> bool:
     import threading
 
     return ident == threading.main_thread().ident
+
+
+def _other_threads_alive() -> bool:
+    """True if another OS thread runs: it could signal a green primitive at any time.
+
+    ``_thread._count()`` counts the threads started through ``_thread`` (the
+    main thread excluded); from a non-main thread the main thread is also
+    alive, so the answer there is always yes.
+    """
+    if _stdlib.thread_count is None:  # not CPython: assume the worst (no false alarms)
+        return True
+    return _stdlib.thread_count() > 0 or not _is_main_thread(_stdlib.get_ident())
 
 
 def _python_signal_handlers(ident: int) -> bool:

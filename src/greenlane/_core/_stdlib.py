@@ -8,6 +8,7 @@ these names from here, never from ``threading``/``time`` at call time.
 
 from __future__ import annotations
 
+import _thread
 import os
 import select
 import sys
@@ -15,6 +16,7 @@ import sysconfig
 from _thread import allocate_lock, get_ident, start_new_thread
 from time import monotonic, perf_counter
 from time import sleep as os_sleep
+from collections.abc import Callable
 from typing import Final
 
 __all__ = [
@@ -27,6 +29,9 @@ __all__ = [
     "perf_counter",
     "start_new_thread",
 ]
+
+# Threads started through _thread and still running (CPython; the main thread excluded).
+thread_count: Callable[[], int] | None = getattr(_thread, "_count", None)
 
 HAS_EPOLL: Final = hasattr(select, "epoll")
 HAS_POLL: Final = hasattr(select, "poll")
