@@ -14,9 +14,9 @@ import select
 import sys
 import sysconfig
 from _thread import allocate_lock, get_ident, start_new_thread
+from collections.abc import Callable
 from time import monotonic, perf_counter
 from time import sleep as os_sleep
-from collections.abc import Callable
 from typing import Final
 
 __all__ = [
