@@ -18,6 +18,7 @@ worker, so nothing leaks from one task to the next.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
 import os
@@ -822,4 +823,14 @@ def _after_fork_in_child() -> None:
         hub._after_fork()
 
 
+def _at_exit() -> None:
+    # At interpreter exit greenlet kills the green threads still parked, by
+    # throwing GreenletExit into each; a worker ending that way must simply
+    # finish, not park again in a hub that will never run.
+    hub: Hub | None = getattr(_tls, "hub", None)
+    if hub is not None:
+        hub._closed = True
+
+
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_at_exit)
