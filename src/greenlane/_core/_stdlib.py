@@ -13,6 +13,7 @@ import os
 import select
 import sys
 import sysconfig
+from _queue import SimpleQueue
 from _thread import allocate_lock, get_ident, start_new_thread
 from collections.abc import Callable
 from time import monotonic, perf_counter
@@ -21,6 +22,7 @@ from typing import Final
 
 __all__ = [
     "HAS_EPOLL",
+    "SimpleQueue",
     "HAS_POLL",
     "allocate_lock",
     "get_ident",

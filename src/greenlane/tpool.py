@@ -1,0 +1,274 @@
+"""A pool of native threads for calls that truly block: ``execute`` and ``Proxy``.
+
+Some calls block inside C and cannot be made cooperative (libvirt, librados,
+DNS through libc, file I/O, CPU-heavy hashing). ``execute`` runs such a call
+in a native worker thread and parks only the calling green thread; the hub
+keeps serving every other green thread meanwhile.
+
+How a call travels: the green caller puts a ``_Job`` on a ``SimpleQueue``
+(C, thread-safe), marks the hub as having work pending in another thread
+(``hold_external``, so the deadlock detector never fires on it) and parks on
+the job. A worker runs the function and hands the outcome back with the
+hub's ``call_soon_threadsafe`` (one pipe write, and only if the hub sleeps in
+its poll): no loopback socket per pool as eventlet has. If the caller was
+killed or timed out meanwhile, it already left the job's wait queue, so the
+late outcome finds nobody and is dropped; the pool is unaffected.
+
+The pool starts lazily with ``GREENLANE_THREADPOOL_SIZE`` threads (default
+20), uses only the original ``_thread`` primitives (never patched ones),
+stops at interpreter exit (``killall``) and starts again on the next
+``execute``, as eventlet's does (forked children rely on that). After a
+fork the child starts a fresh pool, and green threads that were waiting on
+jobs of the parent's pool get a ``RuntimeError``.
+
+A long-lived native thread feeding green threads (Nova runs the libvirt event
+loop that way) needs no pool: start it with ``greenlane.patcher.original``
+threading (or ``_thread``) and hand each event to the green side with
+``hub.call_soon_threadsafe(callback, event)``, or simply ``put`` it into a
+``greenlane.queue.Queue`` or ``send`` an ``Event``: green primitives route
+signals from native threads to their hub. Hold the hub with
+``hub.hold_external()`` while such a thread may still deliver, if the green
+side could otherwise be left with nothing to wait for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, ParamSpec, TypeVar
+
+from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
+from ._core._hub import _tls
+from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
+
+__all__ = ["Proxy", "execute", "killall", "set_num_threads"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# What a worker takes off the queue to know it should exit.
+_STOP: Final = None
+
+
+class _Job:
+    """One call in flight: what to run, where to report, who waits."""
+
+    __slots__ = ("args", "fn", "hub", "kwargs", "waiters")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], hub: Hub):
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.hub = hub
+        self.waiters: deque[Parked] = deque()
+
+    def deliver(self, ok: bool, value: Any) -> None:
+        """In the caller's hub: wake the caller if it still waits, drop the hold."""
+        self.hub.release_external()
+        if self.waiters:
+            rec = self.waiters.popleft()
+            self.hub.unpark(rec, (ok, value))
+
+
+class _Pool:
+    """The worker threads and their job queue (process-wide; reset after fork)."""
+
+    def __init__(self) -> None:
+        self.size: int | None = None  # None: read GREENLANE_THREADPOOL_SIZE when first needed
+        self.jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        self.workers: list[Any] = []  # one "exited" lock per running worker
+        self.inflight: set[_Job] = set()
+        self.lock = allocate_lock()
+        self.shutting_down = False
+
+    def wanted(self) -> int:
+        if self.size is None:
+            self.size = read_config().threadpool_size
+        return self.size
+
+    def ensure_started(self) -> None:
+        if len(self.workers) >= self.wanted():
+            return
+        with self.lock:
+            while len(self.workers) < self.wanted():
+                exited = allocate_lock()
+                exited.acquire()
+                start_new_thread(_worker, (self, exited))
+                self.workers.append(exited)
+
+    def stop(self) -> None:
+        with self.lock:
+            workers, self.workers = self.workers, []
+            for _ in workers:
+                self.jobs.put(_STOP)
+        for exited in workers:
+            exited.acquire()
+
+
+_pool = _Pool()
+
+
+def _worker(pool: _Pool, exited: Any) -> None:
+    _tls.tpool_worker = True
+    try:
+        while True:
+            job = pool.jobs.get()
+            if job is _STOP:
+                return
+            try:
+                outcome = (True, job.fn(*job.args, **job.kwargs))
+            except BaseException as exc:  # handed to the caller with its traceback
+                outcome = (False, exc)
+            job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
+            del job, outcome
+    finally:
+        exited.release()
+
+
+def _finish(pool: _Pool, job: _Job, ok: bool, value: Any) -> None:
+    pool.inflight.discard(job)
+    job.deliver(ok, value)
+
+
+def execute(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``fn(*args, **kwargs)`` in a native worker thread; park only this green thread.
+
+    Returns the result or raises the exception (with its traceback). Runs
+    inline when called from a worker or another native thread without a hub,
+    and when the pool size is 0.
+    """
+    if not callable(fn):
+        raise TypeError(f"tpool.execute() needs a callable, not {fn!r}")
+    if getattr(_tls, "tpool_worker", False) or getattr(_tls, "hub", None) is None or _pool.wanted() == 0:
+        return fn(*args, **kwargs)
+    if _pool.shutting_down:
+        raise RuntimeError("tpool.execute() during interpreter shutdown")
+    _pool.ensure_started()
+    hub = current_hub()
+    job = _Job(fn, args, kwargs, hub)
+    hub.hold_external()
+    _pool.inflight.add(job)
+    _pool.jobs.put(job)
+    got = park("tpool", None, job.waiters)
+    assert got is not TIMED_OUT
+    ok, value = got
+    if ok:
+        return value  # type: ignore[no-any-return]
+    raise value
+
+
+def killall() -> None:
+    """Stop every worker thread (after its current job); the next ``execute`` starts them again."""
+    _pool.stop()
+
+
+def set_num_threads(nthreads: int) -> None:
+    """Resize the pool to ``nthreads`` workers (0: ``execute`` runs calls inline)."""
+    if isinstance(nthreads, bool) or not isinstance(nthreads, int) or nthreads < 0:
+        raise ValueError(f"tpool size must be an int >= 0, not {nthreads!r}")
+    _pool.stop()
+    _pool.size = nthreads
+
+
+def _at_exit() -> None:
+    _pool.shutting_down = True
+    _pool.stop()
+
+
+def _after_fork_in_child() -> None:
+    # The workers did not survive the fork; the hub already forgot their holds.
+    global _pool
+    old, _pool = _pool, _Pool()
+    _pool.size = old.size
+    lost = RuntimeError("tpool job lost: the process forked while it ran")
+    for job in old.inflight:
+        if job.hub._ident == get_ident() and job.waiters:
+            job.hub.call_soon(job.hub.unpark, job.waiters.popleft(), (False, lost))
+
+
+atexit.register(_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Proxy:
+    """Forward calls on ``obj`` through ``execute`` (eventlet's ``tpool.Proxy``).
+
+    Method calls, ``obj(...)``, ``obj[k]``, ``obj[k] = v``, iteration,
+    ``with``, ``len``, ``bool``, ``==``, ``hash``, ``repr`` and ``str`` run in a
+    worker thread. Results whose type is in ``autowrap``, or that come from an
+    attribute or method named in ``autowrap_names``, come back wrapped in a
+    ``Proxy`` too. ``nonblocking=True`` on a method call runs it directly.
+    """
+
+    __slots__ = ("_autowrap", "_autowrap_names", "_obj")
+
+    def __init__(
+        self, obj: Any, autowrap: Iterable[type] = (), autowrap_names: Iterable[str] = ()
+    ) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_autowrap", tuple(autowrap))
+        object.__setattr__(self, "_autowrap_names", frozenset(autowrap_names))
+
+    def _wrap(self, value: Any, name: str = "") -> Any:
+        if (self._autowrap and isinstance(value, self._autowrap)) or name in self._autowrap_names:
+            return Proxy(value, self._autowrap, self._autowrap_names)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._obj, name)
+        if not callable(attr):
+            return self._wrap(attr, name)
+
+        def call(*args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
+            result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
+            return self._wrap(result, name)
+
+        call.__name__ = name
+        return call
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._obj, name, value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._wrap(execute(self._obj, *args, **kwargs))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._wrap(execute(self._obj.__getitem__, key))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        execute(self._obj.__setitem__, key, value)
+
+    def __iter__(self) -> Iterator[Any]:
+        it = execute(iter, self._obj)
+        return self if it is self._obj else Proxy(it, self._autowrap, self._autowrap_names)
+
+    def __next__(self) -> Any:
+        return self._wrap(execute(next, self._obj))
+
+    def __enter__(self) -> Any:
+        return self._wrap(execute(self._obj.__enter__))
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return execute(self._obj.__exit__, *exc_info)
+
+    def __len__(self) -> int:
+        return execute(len, self._obj)
+
+    def __bool__(self) -> bool:
+        return execute(bool, self._obj)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Proxy):
+            other = other._obj
+        return execute(lambda: self._obj == other)  # type: ignore[no-any-return]
+
+    def __hash__(self) -> int:
+        return execute(hash, self._obj)
+
+    def __repr__(self) -> str:
+        return execute(repr, self._obj)
+
+    def __str__(self) -> str:
+        return execute(str, self._obj)
