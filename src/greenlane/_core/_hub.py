@@ -19,10 +19,8 @@ worker, so nothing leaks from one task to the next.
 from __future__ import annotations
 
 import atexit
-import errno
 import logging
 import os
-import signal
 from _thread import _local
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +32,8 @@ from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
 from ._config import read_config
+from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
+from ._fds import FdWaits
 from ._parking import (
     ABORTED,
     PARKED,
@@ -46,6 +46,8 @@ from ._parking import (
     record_of,
 )
 from ._timers import Timer, TimerHeap
+from ._wakers import other_threads_alive, python_signal_handlers
+from ._wakeup import Wakeup
 
 __all__ = [
     "TIMED_OUT",
@@ -70,18 +72,6 @@ MAX_IDLE_WORKERS: Final = 1024
 # times while no fd is watched: only timers can then wait, by at most this many
 # switches (~30 us), and a ping-pong between two threads skips the hub.
 SPARE_HANDOFFS: Final = 32
-
-class DeadlockError(RuntimeError):
-    """The main green thread waits on something nothing can ever deliver."""
-
-
-class CrossThreadError(RuntimeError):
-    """A green primitive was used directly from an OS thread that does not own it."""
-
-
-class IOClosed(OSError):
-    """The fd a green thread waited on was closed by another green thread."""
-
 
 class VirtualClock(Protocol):
     """What the hub needs from a test clock (see ``greenlane.testing``)."""
@@ -168,7 +158,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub:
+class Hub(FdWaits, Wakeup):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
     def __init__(self, poller: str | None = None) -> None:
@@ -308,7 +298,7 @@ class Hub:
         if rec.state != PARKED:
             return False
         if self._ident != _stdlib.get_ident():
-            raise CrossThreadError(_cross_thread_message(rec.reason))
+            raise CrossThreadError(cross_thread_message(rec.reason))
         rec.state = WOKEN
         rec.value = value
         self._ready.append(rec)
@@ -321,7 +311,7 @@ class Hub:
             raise exc
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is not None and rec.hub is not self:
-            raise CrossThreadError(_cross_thread_message("throw"))
+            raise CrossThreadError(cross_thread_message("throw"))
         if rec is not None and rec.state != RUNNING:
             if rec.state != PARKED:
                 if rec.pending is None:  # already due to resume: raise on resumption
@@ -382,134 +372,6 @@ class Hub:
         else:
             raise ValueError(f"sleep length must be a non-negative number, not {seconds!r}")
 
-    # -- file descriptors -------------------------------------------------
-
-    def wait_fd(
-        self,
-        fd: int,
-        events: int,
-        timeout: float | None = None,
-        reason: str = "",
-        *,
-        keep: bool = False,
-    ) -> bool:
-        """Park until ``fd`` is ready for ``events`` (READ and/or WRITE); False on timeout.
-
-        With ``keep=True`` the fd stays registered after the wait, so the next
-        wait on it costs no syscall (see ``_pollers``); only owners that call
-        ``notify_close`` before closing the fd may ask for that (green
-        sockets do), since a registration outliving its fd would miss a reuse
-        of the number.
-        """
-        rec = record_of(_getcurrent(), self)
-        if events & _pollers.READ and fd in self._readers:
-            raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
-        if events & _pollers.WRITE and fd in self._writers:
-            raise RuntimeError(f"fd {fd} already has a green thread waiting to write it")
-        if not self._watch(fd, events):
-            return True  # a regular file: epoll refuses it, and it is always ready
-        rec.reason = reason or f"fd {fd}"
-        rec.queue = None
-        rec.on_abandon = None
-        rec.fd = fd
-        rec.events = events
-        rec.state = PARKED
-        if events & _pollers.READ:
-            self._readers[fd] = rec
-        if events & _pollers.WRITE:
-            self._writers[fd] = rec
-        if timeout is not None:
-            rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
-        try:
-            return self._switch_out(rec) is not TIMED_OUT
-        finally:
-            rec.fd = -1
-            if not keep:
-                self._narrow(fd, (_pollers.READ if fd in self._readers else 0)
-                             | (_pollers.WRITE if fd in self._writers else 0))
-
-    def _watch(self, fd: int, events: int) -> bool:
-        have = self._registered.get(fd)
-        try:
-            if have is None:
-                self._poller.register(fd, events)
-                self._registered[fd] = events
-            elif have & events != events:
-                self._poller.modify(fd, have | events)
-                self._registered[fd] = have | events
-        except PermissionError:
-            return False
-        except OSError as exc:
-            if exc.errno == errno.ENOENT and have is not None:  # fd closed and reused unannounced
-                self._poller.register(fd, events)
-                self._registered[fd] = events
-            else:
-                raise
-        return True
-
-    def notify_close(self, fd: int) -> None:
-        """Announce that ``fd`` is about to be closed: its waiters get ``IOClosed``."""
-        for waiters in (self._readers, self._writers):
-            rec = waiters.get(fd)
-            if rec is not None:
-                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
-        if self._registered.pop(fd, None) is not None:
-            self._poller.unregister(fd)
-
-    def _dispatch(self, fd: int, ev: int) -> None:
-        woke = 0
-        if ev & (_pollers.READ | _pollers.ERROR):
-            rec = self._readers.pop(fd, None)
-            if rec is not None:
-                self._wake_fd_waiter(rec)
-                woke |= _pollers.READ
-        if ev & (_pollers.WRITE | _pollers.ERROR):
-            rec = self._writers.pop(fd, None)
-            if rec is not None:
-                self._wake_fd_waiter(rec)
-                woke |= _pollers.WRITE
-        if ev & ~woke:
-            # Reported but nobody waits for it: narrow the registration (see _pollers).
-            want = (_pollers.READ if fd in self._readers else 0) | (
-                _pollers.WRITE if fd in self._writers else 0
-            )
-            self._narrow(fd, want)
-
-    def _wake_fd_waiter(self, rec: Parked) -> None:
-        rec.state = WOKEN
-        if rec.events & _pollers.READ and rec.events & _pollers.WRITE:
-            self._readers.pop(rec.fd, None)
-            self._writers.pop(rec.fd, None)
-        rec.value = None
-        self._ready.append(rec)
-
-    def _narrow(self, fd: int, want: int) -> None:
-        if fd not in self._registered:
-            return  # a report already queued for an fd we dropped
-        try:
-            if want:
-                self._poller.modify(fd, want)
-                self._registered[fd] = want
-            else:
-                del self._registered[fd]
-                self._poller.unregister(fd)
-        except OSError:
-            # The fd was closed without notify_close while a duplicate keeps its
-            # file open, so epoll still reports it and cannot be told to stop:
-            # rebuild the poller without it rather than spin.
-            self._registered.pop(fd, None)
-            self._rebuild_poller()
-
-    def _rebuild_poller(self) -> None:
-        self._poller.close()
-        self._poller = _pollers.make_poller(self._poller.name)
-        self._poller.register(self._wakeup_r, _pollers.READ)
-        for fd, events in list(self._registered.items()):
-            try:
-                self._poller.register(fd, events)
-            except OSError:
-                del self._registered[fd]
-
     # -- the loop ---------------------------------------------------------
 
     def _run(self) -> None:
@@ -569,7 +431,7 @@ class Hub:
         deadline = self._timers.next_deadline()
         only_timers = not (self._readers or self._writers or self._pending_external)
         if deadline is None:
-            if only_timers and not _other_threads_alive() and not _python_signal_handlers(self._ident):
+            if only_timers and not other_threads_alive() and not python_signal_handlers(self._ident):
                 self._deadlock()
                 return 0.0
             return None
@@ -645,65 +507,6 @@ class Hub:
             idle.append(me)
             hub_switch()
 
-    # -- cross-thread wake-up, signals, fork ------------------------------
-
-    def _open_wakeup(self) -> None:
-        self._wakeup_r, self._wakeup_w = os.pipe()
-        os.set_blocking(self._wakeup_r, False)
-        os.set_blocking(self._wakeup_w, False)
-        self._poller.register(self._wakeup_r, _pollers.READ)
-        self._signal_fd_set = False
-        if self._root is not None and _is_main_thread(self._ident):
-            # Wake the poll when a signal arrives, so a Python handler that
-            # unparks someone (an Event.send on SIGTERM) takes effect at once.
-            try:
-                previous = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
-            except ValueError:
-                return
-            if previous != -1:  # someone else (asyncio?) owns it: leave theirs
-                signal.set_wakeup_fd(previous)
-            else:
-                self._signal_fd_set = True
-
-    def _close_wakeup(self) -> None:
-        if self._signal_fd_set:
-            try:
-                signal.set_wakeup_fd(-1)
-            except ValueError:  # not the main thread any more (closing from elsewhere)
-                pass
-        self._poller.unregister(self._wakeup_r)
-        os.close(self._wakeup_r)
-        os.close(self._wakeup_w)
-
-    def _drain_wakeup(self) -> None:
-        try:
-            while os.read(self._wakeup_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
-    def _after_fork(self) -> None:
-        """In a forked child: a fresh poller and wake-up pipe; work of dead threads is gone."""
-        self._ident = _stdlib.get_ident()
-        self._poller.close()
-        self._poller = _pollers.make_poller(self._poller.name)
-        os.close(self._wakeup_r)
-        os.close(self._wakeup_w)
-        self._open_wakeup()
-        for fd, events in list(self._registered.items()):
-            try:
-                self._poller.register(fd, events)
-            except OSError:
-                del self._registered[fd]
-        self._xthread.clear()
-        self._pending_external = 0
-
-    def close(self) -> None:
-        """Release the poller and wake-up pipe (the hub must be idle)."""
-        self._closed = True
-        self._close_wakeup()
-        self._poller.close()
-
     # -- introspection ----------------------------------------------------
 
     def statistics(self) -> HubStatistics:
@@ -741,7 +544,7 @@ class Hub:
 
     def _check_thread(self, what: str) -> None:
         if self._ident != _stdlib.get_ident():
-            raise CrossThreadError(_cross_thread_message(what))
+            raise CrossThreadError(cross_thread_message(what))
 
     def __repr__(self) -> str:
         s = self.statistics()
@@ -749,45 +552,6 @@ class Hub:
             f"<Hub {self._poller.name} thread={self._ident} ready={s.ready} timers={s.timers} "
             f"readers={s.readers} writers={s.writers} green_threads={s.green_threads}>"
         )
-
-
-def _cross_thread_message(what: str) -> str:
-    return (
-        f"{what}: this green object belongs to another OS thread's hub; signal it from "
-        "this thread with hub.call_soon_threadsafe(...) (the hub being the owner's get_hub())"
-    )
-
-
-def _is_main_thread(ident: int) -> bool:
-    import threading
-
-    return ident == threading.main_thread().ident
-
-
-def _other_threads_alive() -> bool:
-    """True if another OS thread runs: it could signal a green primitive at any time.
-
-    ``_thread._count()`` counts the threads started through ``_thread`` (the
-    main thread excluded); from a non-main thread the main thread is also
-    alive, so the answer there is always yes.
-    """
-    if _stdlib.thread_count is None:  # not CPython: assume the worst (no false alarms)
-        return True
-    return _stdlib.thread_count() > 0 or not _is_main_thread(_stdlib.get_ident())
-
-
-def _python_signal_handlers(ident: int) -> bool:
-    """True if a Python handler could wake someone (main thread only; Ctrl-C's default aside)."""
-    if not _is_main_thread(ident):
-        return False
-    for signum in signal.valid_signals():
-        try:
-            handler = signal.getsignal(signum)
-        except (OSError, ValueError):
-            continue
-        if callable(handler) and handler is not signal.default_int_handler:
-            return True
-    return False
 
 
 _preferred: list[str | None] = []

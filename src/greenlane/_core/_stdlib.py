@@ -22,8 +22,8 @@ from typing import Final
 
 __all__ = [
     "HAS_EPOLL",
-    "SimpleQueue",
     "HAS_POLL",
+    "SimpleQueue",
     "allocate_lock",
     "get_ident",
     "monotonic",

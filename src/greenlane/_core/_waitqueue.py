@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _stdlib
-from ._hub import CrossThreadError, _cross_thread_message
+from ._errors import CrossThreadError, cross_thread_message
 from ._parking import WOKEN, Parked, park
 
 __all__ = ["WaitQueue"]
@@ -53,7 +53,7 @@ class WaitQueue:
         rec = waiters[0]
         hub = rec.hub
         if hub._ident != _stdlib.get_ident():
-            raise CrossThreadError(_cross_thread_message(rec.reason))
+            raise CrossThreadError(cross_thread_message(rec.reason))
         # Invariant (kept by Hub._abort): every record in the queue is PARKED.
         waiters.popleft()
         rec.state = WOKEN
@@ -72,7 +72,7 @@ class WaitQueue:
                 rec = waiters[0]
                 hub = rec.hub
                 if hub._ident != ident:
-                    raise CrossThreadError(_cross_thread_message(rec.reason))
+                    raise CrossThreadError(cross_thread_message(rec.reason))
                 popleft()
                 rec.state = WOKEN
                 rec.value = value

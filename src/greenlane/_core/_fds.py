@@ -1,0 +1,168 @@
+"""Waiting on file descriptors: the hub's reader and writer tables and its poller registrations.
+
+The registration policy is explained in ``_pollers``: a wait that asks to
+``keep`` its registration (green sockets, which announce every close with
+``notify_close``) costs no syscall in steady state; other waits register and
+unregister around themselves, so a closed-and-reused fd number can never be
+missed. A report for an fd nobody waits on narrows its registration at once,
+and an fd that epoll keeps reporting but cannot drop (closed while a
+duplicate keeps the file open) makes the hub rebuild its poller rather than
+spin.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from typing import Any
+
+from greenlet import getcurrent as _getcurrent
+
+from . import _pollers
+from ._errors import IOClosed
+from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of
+from ._timers import TimerHeap
+
+__all__ = ["FdWaits"]
+
+
+class FdWaits:
+    """The fd half of the hub (a mixin: ``Hub`` supplies the fields below)."""
+
+    _readers: dict[int, Parked]
+    _writers: dict[int, Parked]
+    _registered: dict[int, int]
+    _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
+    _wakeup_r: int
+    _timers: TimerHeap
+    clock: Callable[[], float]
+    _ready: Any
+    _expire: Callable[[Parked], None]
+    _switch_out: Callable[[Parked], Any]
+    throw: Callable[..., None]
+
+    def wait_fd(
+        self,
+        fd: int,
+        events: int,
+        timeout: float | None = None,
+        reason: str = "",
+        *,
+        keep: bool = False,
+    ) -> bool:
+        """Park until ``fd`` is ready for ``events`` (READ and/or WRITE); False on timeout.
+
+        With ``keep=True`` the fd stays registered after the wait, so the next
+        wait on it costs no syscall (see ``_pollers``); only owners that call
+        ``notify_close`` before closing the fd may ask for that (green
+        sockets do), since a registration outliving its fd would miss a reuse
+        of the number.
+        """
+        rec = record_of(_getcurrent(), self)  # type: ignore[arg-type]
+        if events & _pollers.READ and fd in self._readers:
+            raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
+        if events & _pollers.WRITE and fd in self._writers:
+            raise RuntimeError(f"fd {fd} already has a green thread waiting to write it")
+        if not self._watch(fd, events):
+            return True  # a regular file: epoll refuses it, and it is always ready
+        rec.reason = reason or f"fd {fd}"
+        rec.queue = None
+        rec.on_abandon = None
+        rec.fd = fd
+        rec.events = events
+        rec.state = PARKED
+        if events & _pollers.READ:
+            self._readers[fd] = rec
+        if events & _pollers.WRITE:
+            self._writers[fd] = rec
+        if timeout is not None:
+            rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
+        try:
+            return self._switch_out(rec) is not TIMED_OUT
+        finally:
+            rec.fd = -1
+            if not keep:
+                self._narrow(fd, (_pollers.READ if fd in self._readers else 0)
+                             | (_pollers.WRITE if fd in self._writers else 0))
+
+    def _watch(self, fd: int, events: int) -> bool:
+        have = self._registered.get(fd)
+        try:
+            if have is None:
+                self._poller.register(fd, events)
+                self._registered[fd] = events
+            elif have & events != events:
+                self._poller.modify(fd, have | events)
+                self._registered[fd] = have | events
+        except PermissionError:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.ENOENT and have is not None:  # fd closed and reused unannounced
+                self._poller.register(fd, events)
+                self._registered[fd] = events
+            else:
+                raise
+        return True
+
+    def notify_close(self, fd: int) -> None:
+        """Announce that ``fd`` is about to be closed: its waiters get ``IOClosed``."""
+        for waiters in (self._readers, self._writers):
+            rec = waiters.get(fd)
+            if rec is not None:
+                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        if self._registered.pop(fd, None) is not None:
+            self._poller.unregister(fd)
+
+    def _dispatch(self, fd: int, ev: int) -> None:
+        woke = 0
+        if ev & (_pollers.READ | _pollers.ERROR):
+            rec = self._readers.pop(fd, None)
+            if rec is not None:
+                self._wake_fd_waiter(rec)
+                woke |= _pollers.READ
+        if ev & (_pollers.WRITE | _pollers.ERROR):
+            rec = self._writers.pop(fd, None)
+            if rec is not None:
+                self._wake_fd_waiter(rec)
+                woke |= _pollers.WRITE
+        if ev & ~woke:
+            # Reported but nobody waits for it: narrow the registration (see _pollers).
+            want = (_pollers.READ if fd in self._readers else 0) | (
+                _pollers.WRITE if fd in self._writers else 0
+            )
+            self._narrow(fd, want)
+
+    def _wake_fd_waiter(self, rec: Parked) -> None:
+        rec.state = WOKEN
+        if rec.events & _pollers.READ and rec.events & _pollers.WRITE:
+            self._readers.pop(rec.fd, None)
+            self._writers.pop(rec.fd, None)
+        rec.value = None
+        self._ready.append(rec)
+
+    def _narrow(self, fd: int, want: int) -> None:
+        if fd not in self._registered:
+            return  # a report already queued for an fd we dropped
+        try:
+            if want:
+                self._poller.modify(fd, want)
+                self._registered[fd] = want
+            else:
+                del self._registered[fd]
+                self._poller.unregister(fd)
+        except OSError:
+            # The fd was closed without notify_close while a duplicate keeps its
+            # file open, so epoll still reports it and cannot be told to stop:
+            # rebuild the poller without it rather than spin.
+            self._registered.pop(fd, None)
+            self._rebuild_poller()
+
+    def _rebuild_poller(self) -> None:
+        self._poller.close()
+        self._poller = _pollers.make_poller(self._poller.name)
+        self._poller.register(self._wakeup_r, _pollers.READ)
+        for fd, events in list(self._registered.items()):
+            try:
+                self._poller.register(fd, events)
+            except OSError:
+                del self._registered[fd]

@@ -1,0 +1,41 @@
+"""Who, besides the hub's own green threads, could still wake a hub: the deadlock rules' inputs."""
+
+from __future__ import annotations
+
+import signal
+
+from . import _stdlib
+
+__all__ = ["is_main_thread", "other_threads_alive", "python_signal_handlers"]
+
+
+def is_main_thread(ident: int) -> bool:
+    import threading
+
+    return ident == threading.main_thread().ident
+
+
+def other_threads_alive() -> bool:
+    """True if another OS thread runs: it could signal a green primitive at any time.
+
+    ``_thread._count()`` counts the threads started through ``_thread`` (the
+    main thread excluded); from a non-main thread the main thread is also
+    alive, so the answer there is always yes.
+    """
+    if _stdlib.thread_count is None:  # not CPython: assume the worst (no false alarms)
+        return True
+    return _stdlib.thread_count() > 0 or not is_main_thread(_stdlib.get_ident())
+
+
+def python_signal_handlers(ident: int) -> bool:
+    """True if a Python handler could wake someone (main thread only; Ctrl-C's default aside)."""
+    if not is_main_thread(ident):
+        return False
+    for signum in signal.valid_signals():
+        try:
+            handler = signal.getsignal(signum)
+        except (OSError, ValueError):
+            continue
+        if callable(handler) and handler is not signal.default_int_handler:
+            return True
+    return False
