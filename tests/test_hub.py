@@ -420,3 +420,30 @@ def test_equal_deadlines_fire_fifo_even_past_a_raising_callback(
     assert "timer broke" in caplog.text
     assert hub.statistics().timers == 0
     assert len(hub._timers._due) == 0 and len(hub._timers._heap) == 0
+
+
+def test_refused_use_hub_changes_nothing() -> None:
+    gt = greenlane.spawn(greenlane.sleep, 0.01)
+    with pytest.raises(RuntimeError, match="still has work"):
+        hubs.use_hub("select")
+    gt.wait()
+    with fresh_hub() as hub:
+        assert hub.poller_name != "select" or os.environ.get("GREENLANE_HUB") == "select"
+
+
+def test_call_soon_from_another_thread_is_refused() -> None:
+    hub = get_hub()
+    errors: list[BaseException] = []
+
+    def other() -> None:
+        for call in (lambda: hub.call_soon(print), lambda: hub.call_later(1, print)):
+            try:
+                call()
+            except greenlane.CrossThreadError as exc:
+                errors.append(exc)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert len(errors) == 2
+    assert "call_soon_threadsafe" in str(errors[0])

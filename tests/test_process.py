@@ -96,6 +96,25 @@ def test_fork_gives_the_child_a_fresh_working_hub() -> None:
     assert proc.stdout.strip() == "pass", proc.stderr
 
 
+def test_fork_after_fds_were_recycled_keeps_the_child_hub_working() -> None:
+    # The child's signal wake-up fd must not point at the parent's closed pipe.
+    code = """
+        import os, greenlane
+        spare = os.open(os.devnull, os.O_RDONLY)
+        greenlane.sleep(0)   # hub (and its pipe) created above the spare fd
+        os.close(spare)      # a lower number is now free for the child's new pipe
+        pid = os.fork()
+        if pid == 0:
+            ok = greenlane.spawn(lambda: (greenlane.sleep(0.01), 7)[1]).wait() == 7
+            os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        print("pass" if os.waitstatus_to_exitcode(status) == 0 else f"child failed {status}")
+    """
+    proc = run_script(code)
+    assert proc.stdout.strip() == "pass", proc.stderr
+    assert "Exception ignored" not in proc.stderr
+
+
 def test_exit_with_live_green_threads_is_quiet() -> None:
     code = """
         import greenlane

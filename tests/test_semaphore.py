@@ -36,8 +36,10 @@ def test_bad_timeouts() -> None:
     sem = Semaphore(0)
     with pytest.raises(ValueError, match="non-blocking"):
         sem.acquire(blocking=False, timeout=1)
-    with pytest.raises(ValueError, match="-1"):
-        sem.acquire(timeout=-1)
+    with pytest.raises(ValueError, match="-2"):
+        sem.acquire(timeout=-2)
+    assert sem.release() is True  # eventlet's signature
+    assert not sem.bounded() and BoundedSemaphore().bounded()
 
 
 def test_timeouts(virtual_clock: VirtualClock) -> None:

@@ -141,3 +141,18 @@ def test_repr_and_str() -> None:
     t = Timeout(1, ValueError)
     assert str(t).startswith("1 second (")
     t.cancel()
+
+
+def test_exception_true_raises_the_timeout_itself() -> None:
+    # eventlet's rule: anything but None/False/an exception raises the Timeout, unswallowed.
+    with pytest.raises(Timeout) as info, Timeout(0.01, True) as t:
+        greenlane.sleep(1)
+    assert info.value is t
+
+
+def test_throw_rejects_a_non_exception() -> None:
+    gt = greenlane.spawn(greenlane.sleep, 1)
+    greenlane.sleep(0)
+    with pytest.raises(TypeError, match="True"):
+        greenlane.get_hub().throw(gt._glet, True)  # type: ignore[arg-type]
+    gt.kill()

@@ -191,3 +191,9 @@ def test_env_var_sets_the_size() -> None:
         env={"GREENLANE_THREADPOOL_SIZE": "3"},
     )
     assert proc.stdout.strip() == "3", proc.stderr
+
+
+def test_deadlock_still_detected_after_the_pool_started() -> None:
+    assert tpool.execute(lambda: 1) == 1  # workers now idle, alive
+    with pytest.raises(greenlane.DeadlockError):
+        greenlane.Event().wait()

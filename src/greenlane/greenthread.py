@@ -69,7 +69,11 @@ _QUEUED, _RUNNING, _DONE = Task.QUEUED, Task.RUNNING, Task.DONE
 
 
 def getcurrent() -> Any:
-    """The running green thread: a ``GreenThread`` if spawned, else the raw greenlet."""
+    """The running green thread: its handle if spawned (a ``GreenThread``, or an opaque
+    handle under ``spawn_n``), else the raw greenlet (the main green thread).
+
+    Attributes set on it belong to that green thread alone.
+    """
     return current()
 
 

@@ -32,12 +32,15 @@ def _check_count(value: Any, what: str) -> int:
     return value
 
 
-def _check_wait(blocking: bool, timeout: float | None) -> None:
-    if timeout is not None:
-        if not blocking:
-            raise ValueError("can't specify a timeout for a non-blocking acquire")
-        if not timeout >= 0:
-            raise ValueError(f"timeout must be None or >= 0, not {timeout!r}")
+def _check_wait(blocking: bool, timeout: float | None) -> float | None:
+    """The park timeout: None and -1 (threading's and eventlet's "forever") wait forever."""
+    if timeout is None or timeout == -1:
+        return None
+    if not blocking:
+        raise ValueError("can't specify a timeout for a non-blocking acquire")
+    if not timeout >= 0:
+        raise ValueError(f"timeout must be None, -1 or >= 0, not {timeout!r}")
+    return timeout
 
 
 class Semaphore(Owned):
@@ -52,7 +55,7 @@ class Semaphore(Owned):
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take a unit; False if ``blocking`` is False or ``timeout`` passed first."""
-        _check_wait(blocking, timeout)
+        timeout = _check_wait(blocking, timeout)
         if self._owner_ident != get_ident() and self._claim("Semaphore.acquire") is None:
             return wait_from_native(
                 self._owner,
@@ -71,11 +74,16 @@ class Semaphore(Owned):
     def _pass_on(self, _unit: object) -> None:
         self._release()
 
-    def release(self) -> None:
-        """Give a unit back: to the longest waiter, else to the count."""
+    def release(self, blocking: bool = True) -> bool:
+        """Give a unit back: to the longest waiter, else to the count; True (eventlet's signature)."""
         if self._owner_ident != get_ident() and self._elsewhere(self._release):
-            return
+            return True
         self._release()
+        return True
+
+    def bounded(self) -> bool:
+        """True if releasing past the initial value raises (a ``BoundedSemaphore``)."""
+        return False
 
     def _release(self) -> None:
         # Invariant: value > 0 implies nobody is parked.
@@ -117,6 +125,10 @@ class BoundedSemaphore(Semaphore):
     def __init__(self, value: int = 1) -> None:
         super().__init__(value)
         self._limit = value
+
+    def bounded(self) -> bool:
+        """True: releasing past the initial value raises ``ValueError``."""
+        return True
 
     def _release(self) -> None:
         if self._value >= self._limit:

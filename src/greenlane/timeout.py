@@ -31,7 +31,8 @@ class Timeout(BaseException):
 
     ``seconds=None`` never fires. ``exception`` may be an exception class or
     instance to raise instead, or ``False`` to raise ``self`` and have the
-    ``with`` block swallow it. A negative ``seconds`` means already expired
+    ``with`` block swallow it (any other value raises ``self``, as in
+    eventlet). A negative ``seconds`` means already expired
     (fires on the next pass).
     """
 
@@ -67,10 +68,10 @@ class Timeout(BaseException):
         else:
             glet = target
         exc = self.exception
-        if exc is None or exc is False:
-            exc = self
-        elif isinstance(exc, type):
+        if isinstance(exc, type) and issubclass(exc, BaseException):
             exc = exc()
+        elif not isinstance(exc, BaseException):
+            exc = self  # None, False (swallowed by the with block), or anything else: eventlet's rule
         get_hub().throw(glet, exc)
 
     @property

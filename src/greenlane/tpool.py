@@ -22,8 +22,8 @@ fork the child starts a fresh pool, and green threads that were waiting on
 jobs of the parent's pool get a ``RuntimeError``.
 
 A long-lived native thread feeding green threads (Nova runs the libvirt event
-loop that way) needs no pool: start it with ``greenlane.patcher.original``
-threading (or ``_thread``) and hand each event to the green side with
+loop that way) needs no pool: start it with the original, unpatched
+``threading`` (or ``_thread``) and hand each event to the green side with
 ``hub.call_soon_threadsafe(callback, event)``, or simply ``put`` it into a
 ``greenlane.queue.Queue`` or ``send`` an ``Event``: green primitives route
 signals from native threads to their hub. Hold the hub with
@@ -42,6 +42,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
 from ._core._hub import _tls
 from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
+from ._core._wakers import quiet_threads
 
 __all__ = ["Proxy", "execute", "killall", "set_num_threads"]
 
@@ -112,6 +113,7 @@ _pool = _Pool()
 
 def _worker(pool: _Pool, exited: Any) -> None:
     _tls.tpool_worker = True
+    quiet_threads[0] += 1  # wakes hubs only through held jobs: not a deadlock-rule waker
     try:
         while True:
             job = pool.jobs.get()
@@ -124,6 +126,7 @@ def _worker(pool: _Pool, exited: Any) -> None:
             job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
             del job, outcome
     finally:
+        quiet_threads[0] -= 1
         exited.release()
 
 

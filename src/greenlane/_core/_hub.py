@@ -198,11 +198,13 @@ class Hub(FdWaits, Wakeup):
     # -- scheduling -------------------------------------------------------
 
     def call_soon(self, callback: Callable[..., Any], /, *args: Any) -> None:
-        """Run ``callback(*args)`` in the hub on its next pass."""
+        """Run ``callback(*args)`` in the hub on its next pass (from the hub's own thread)."""
+        self._check_thread("call_soon")
         self._calls.append((callback, args))
 
     def call_later(self, delay: float, callback: Callable[..., Any], /, *args: Any) -> Timer:
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
+        self._check_thread("call_later")
         return Timer(self._timers, self._timers.add(self.clock() + delay, callback, args))
 
     def call_soon_threadsafe(self, callback: Callable[..., Any], /, *args: Any) -> None:
@@ -307,6 +309,8 @@ class Hub(FdWaits, Wakeup):
     def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False) -> None:
         """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it)."""
         self._check_thread("throw")
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"throw() needs an exception instance, not {exc!r}")
         if glet is _getcurrent():
             raise exc
         rec: Parked | None = getattr(glet, "rec", None)
@@ -470,6 +474,8 @@ class Hub(FdWaits, Wakeup):
 
     def _deadlock(self) -> None:
         rec: Parked | None = getattr(self._root, "rec", None)
+        if rec is None or rec.state != PARKED:
+            raise RuntimeError(f"greenlane hub: idle while the main green thread is not parked: {rec!r}")
         what = rec.reason if rec is not None and rec.state == PARKED else "something"
         others = self._tasks_alive
         self.throw(
@@ -554,18 +560,24 @@ class Hub(FdWaits, Wakeup):
         )
 
 
-_preferred: list[str | None] = []
-
-
 def _preferred_poller() -> str | None:
-    return (_preferred[-1] if _preferred else None) or read_config().hub
+    return getattr(_tls, "poller", None) or read_config().hub
 
 
 def set_preferred_poller(name: str | None) -> None:
-    """Make new hubs use poller ``name`` (None: back to ``GREENLANE_HUB`` or the best)."""
+    """Make this thread's next hubs use poller ``name`` (None: ``GREENLANE_HUB`` or the best)."""
     if name is not None:
         _pollers.make_poller(name).close()  # validates the name
-    _preferred[:] = [name]
+    _tls.poller = name
+
+
+def check_hub_idle() -> None:
+    """Raise ``RuntimeError`` if this thread's hub still has work (so it cannot be replaced)."""
+    hub: Hub | None = getattr(_tls, "hub", None)
+    if hub is None:
+        return
+    if hub._ready or hub._calls or len(hub._timers) or hub._readers or hub._writers or hub._tasks_alive:
+        raise RuntimeError(f"cannot replace a hub that still has work: {hub!r}")
 
 
 def reset_thread_hub() -> None:
@@ -573,8 +585,7 @@ def reset_thread_hub() -> None:
     hub: Hub | None = getattr(_tls, "hub", None)
     if hub is None:
         return
-    if hub._ready or hub._calls or len(hub._timers) or hub._readers or hub._writers or hub._tasks_alive:
-        raise RuntimeError(f"cannot replace a hub that still has work: {hub!r}")
+    check_hub_idle()
     del _tls.hub
     if getattr(hub._root, "rec", None) is not None:
         delattr(hub._root, "rec")

@@ -1,12 +1,15 @@
 """I/O readiness behind one small interface: epoll on Linux, poll or select elsewhere.
 
-The hub keeps an fd registered after a wait ends instead of removing it at once
+A wait may keep its fd registered after it ends instead of removing it
 (eventlet pays an ``epoll_ctl`` to add and another to remove on every wait).
-A server that reads, answers and waits to read again therefore makes no
-``epoll_ctl`` call at all in steady state. The price is that the poller may
-report an fd nobody waits for any more; the hub then narrows or drops the
-registration (``modify``/``unregister``) on that first spurious report, so an
-idle fd costs one wake-up, never a spin.
+A green socket that reads, answers and waits to read again then makes no
+``epoll_ctl`` call at all in steady state. Only owners that announce every
+close with ``notify_close`` may keep registrations (``Hub.wait_fd(keep=True)``):
+a registration outliving its fd would miss a reuse of the number. Plain
+``trampoline`` waits register and unregister around themselves. A kept
+registration may be reported when nobody waits any more; the hub then narrows
+or drops it on that first report, so an idle fd costs one wake-up, never a
+spin.
 
 All pollers are level-triggered and report ``(fd, events)`` with the epoll
 bit values (``READ``, ``WRITE``, ``ERROR``), whatever the backend.

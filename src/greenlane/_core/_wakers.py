@@ -6,7 +6,11 @@ import signal
 
 from . import _stdlib
 
-__all__ = ["is_main_thread", "other_threads_alive", "python_signal_handlers"]
+__all__ = ["is_main_thread", "other_threads_alive", "python_signal_handlers", "quiet_threads"]
+
+# Threads that reach a hub only through work it holds (hold_external): tpool's
+# workers. They do not count as possible wakers. A one-item list: the count.
+quiet_threads = [0]
 
 
 def is_main_thread(ident: int) -> bool:
@@ -24,7 +28,7 @@ def other_threads_alive() -> bool:
     """
     if _stdlib.thread_count is None:  # not CPython: assume the worst (no false alarms)
         return True
-    return _stdlib.thread_count() > 0 or not is_main_thread(_stdlib.get_ident())
+    return _stdlib.thread_count() - quiet_threads[0] > 0 or not is_main_thread(_stdlib.get_ident())
 
 
 def python_signal_handlers(ident: int) -> bool:

@@ -70,6 +70,12 @@ class Wakeup:
     def _after_fork(self) -> None:
         """In a forked child: a fresh poller and wake-up pipe; work of dead threads is gone."""
         self._ident = _stdlib.get_ident()
+        if self._signal_fd_set:  # forget the parent's pipe before closing it
+            try:
+                signal.set_wakeup_fd(-1)
+            except ValueError:
+                pass
+            self._signal_fd_set = False
         self._poller.close()
         self._poller = _pollers.make_poller(self._poller.name)
         os.close(self._wakeup_r)

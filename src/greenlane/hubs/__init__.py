@@ -6,6 +6,7 @@ from typing import Any, Final, Protocol
 
 from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, get_hub, reset_thread_hub
 from .._core import set_preferred_poller as _set_preferred_poller
+from .._core._hub import check_hub_idle
 from ..timeout import Timeout
 
 __all__ = [
@@ -34,7 +35,7 @@ class _HasFileno(Protocol):
 
 
 def use_hub(name: str | None = None) -> None:
-    """Make this thread's hub (and later ones) poll with ``name``: epoll, poll or select.
+    """Make this thread's hub (and its later ones) poll with ``name``: epoll, poll or select.
 
     eventlet's module names (``"epolls"``, ``"selects"``) are accepted. The
     current hub is replaced only when idle; ``None`` restores the default.
@@ -43,6 +44,7 @@ def use_hub(name: str | None = None) -> None:
         if not isinstance(name, str) or name.lower() not in _ALIASES:
             raise ValueError(f"unknown hub {name!r}; use one of epoll, poll, select")
         name = _ALIASES[name.lower()]
+    check_hub_idle()
     _set_preferred_poller(name)
     reset_thread_hub()
 
