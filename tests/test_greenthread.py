@@ -496,3 +496,21 @@ def test_green_thread_of_another_hub_cannot_wait() -> None:
     thread.join(10)
     gt.wait()
     assert errors and "another OS thread" in str(errors[0])
+
+
+def test_kill_a_spawn_n_thread_through_getcurrent() -> None:
+    box: list[Any] = []
+    cleaned: list[bool] = []
+
+    def victim() -> None:
+        box.append(greenlane.getcurrent())
+        try:
+            greenlane.sleep(10)
+        finally:
+            cleaned.append(True)
+
+    greenlane.spawn_n(victim)
+    greenlane.sleep(0)
+    greenlane.kill(box[0])
+    assert cleaned == [True]
+    greenlane.kill(box[0])  # already dead: nothing happens

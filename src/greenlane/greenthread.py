@@ -122,15 +122,26 @@ def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> No
     get_hub().start_task(_Call(fn, args, kwargs))
 
 
-def kill(gt: GreenThread[Any] | greenlet, *throw_args: Any) -> None:
+def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     """Raise ``GreenletExit`` (or ``throw_args``) in ``gt``; see ``GreenThread.kill``."""
     if isinstance(gt, GreenThread):
         gt.kill(*throw_args)
         return
-    if gt.dead:
-        return
-    hub = get_hub()
-    hub.throw(gt, _exception_from(throw_args))
+    exc = _exception_from(throw_args)
+    if isinstance(gt, Task):  # a spawn_n thread's handle
+        if gt._state == _QUEUED:
+            gt._state = _DONE  # never starts
+            return
+        if gt._state == _DONE:
+            return
+        hub = gt._hub()
+        assert gt._glet is not None
+        hub.throw(gt._glet, exc)
+    else:
+        if gt.dead:
+            return
+        hub = get_hub()
+        hub.throw(gt, exc)
     hub.yield_now()
 
 

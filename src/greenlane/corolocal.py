@@ -1,0 +1,219 @@
+"""Green-thread-local storage: eventlet's ``corolocal.local``, ``threading.local`` per green thread.
+
+Each green thread sees its own attributes on a ``local``. "Green thread" is
+what ``greenlane.getcurrent()`` returns: the ``GreenThread`` (or ``spawn_n``
+task) for spawned code, the raw greenlet for a thread's main green thread.
+It is deliberately *not* the greenlet underneath: spawned tasks run on pooled
+worker greenlets, and keying by the worker would hand one task's attributes
+to the next task that reuses it.
+
+Where the data lives, and why. Each green thread object carries a small dict
+(attribute ``_greenlane_corolocal``) from a per-``local`` key to that thread's
+attribute dict, the way CPython keeps ``threading.local`` data in the thread
+state. So the data dies with the green thread object, even when a value
+refers back to its thread (a cycle the garbage collector can break; a table
+inside the ``local`` keyed by thread would keep both alive for as long as
+the ``local`` lives, usually forever). The ``local`` keeps only weak
+references to the threads that used it, to delete their entries when it is
+itself collected.
+
+Why attribute access is emulated instead of swapping ``__dict__``. eventlet
+and ``_threading_local`` install the caller's dict as the instance
+``__dict__`` before every access. Between that store and the read another OS
+thread can run (native threads read locals too, for example under ``tpool``)
+and install its own dict; ``_threading_local`` takes a lock for it, which a
+green thread could hold across a switch. Here each access looks the name up
+in the class (data descriptors such as properties win, as usual), then in the
+caller's dict, then uses a class attribute or method, as ``object``'s own
+lookup does, so nothing shared is written and no lock is needed.
+
+A subclass ``__init__`` runs once per green thread, with the arguments given
+at construction, on that thread's first access (as ``threading.local`` does);
+if it raises, the thread's dict is dropped and the next access tries again.
+``__slots__`` declared by a subclass stay shared by all threads, as with
+``threading.local``.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
+from weakref import WeakSet
+
+from ._core import current
+
+__all__ = ["get_ident", "local"]
+
+# The attribute each green thread object stores its locals under (see the module docstring).
+_STORE: Final = "_greenlane_corolocal"
+_MISSING: Any = object()
+
+L = TypeVar("L", bound="local")
+
+
+def get_ident() -> int:
+    """An id of the calling green thread (eventlet's ``corolocal.get_ident``)."""
+    return id(current())
+
+
+class _Impl:
+    """A ``local``'s bookkeeping, kept apart so subclasses cannot shadow it."""
+
+    __slots__ = ("args", "cls", "key", "kwargs", "threads")
+
+    def __init__(self, tp: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.args = args
+        self.kwargs = kwargs
+        # Threads store their dicts under this key: an object of its own, so a
+        # thread's entry keeps no part of the local alive and the key's id is
+        # never reused while an entry holds it.
+        self.key = object()
+        self.threads: WeakSet[Any] = WeakSet()
+        # The class and its MRO's namespaces (live views), replaced as one if __class__ is assigned.
+        self.cls: tuple[type, tuple[MappingProxyType[str, Any], ...]] = (tp, _namespaces(tp))
+
+    def lookup(self, tp: type, name: str) -> Any:
+        """``name`` as found on the class (``_PyType_Lookup``), or ``_MISSING``."""
+        known, mro = self.cls
+        if tp is not known:
+            mro = _namespaces(tp)
+            self.cls = (tp, mro)
+        for ns in mro:
+            if name in ns:
+                return ns[name]
+        return _MISSING
+
+    def create(self, owner: local, thread: Any, init: bool) -> dict[str, Any]:
+        """Make ``thread``'s dict (running ``__init__`` in it if ``init``) and return it."""
+        try:
+            store: dict[object, dict[str, Any]] = getattr(thread, _STORE)
+        except AttributeError:
+            store = {}
+            setattr(thread, _STORE, store)
+        ldict: dict[str, Any] = {}
+        store[self.key] = ldict
+        self.threads.add(thread)
+        if init:
+            try:
+                type(owner).__init__(owner, *self.args, **self.kwargs)
+            except BaseException:
+                store.pop(self.key, None)
+                self.threads.discard(thread)
+                raise
+        return ldict
+
+    def __del__(self) -> None:
+        key = self.key
+        for thread in list(self.threads):
+            store = getattr(thread, _STORE, None)
+            if store is not None:
+                store.pop(key, None)
+
+
+def _namespaces(tp: type) -> tuple[MappingProxyType[str, Any], ...]:
+    return tuple(c.__dict__ for c in tp.__mro__)
+
+
+def _impl(obj: local) -> _Impl:
+    return object.__getattribute__(obj, "_local__impl")  # type: ignore[no-any-return]
+
+
+def _dict(obj: local, impl: _Impl) -> dict[str, Any]:
+    """The calling green thread's attribute dict for ``obj``, made (and initialised) on first use."""
+    thread = current()
+    try:
+        return thread._greenlane_corolocal[impl.key]  # type: ignore[no-any-return]  # _STORE
+    except (AttributeError, KeyError):
+        return impl.create(obj, thread, type(obj).__init__ is not object.__init__)
+
+
+class local:
+    """An object whose attributes are separate for each green thread (``threading.local`` per green thread).
+
+    Subclass it and define ``__init__`` to give each green thread the same
+    starting attributes.
+    """
+
+    __slots__ = ("__weakref__", "_local__impl")
+
+    def __new__(cls: type[L], /, *args: Any, **kwargs: Any) -> L:
+        """A new local; arguments are kept for the subclass ``__init__`` of each green thread."""
+        if (args or kwargs) and cls.__init__ is object.__init__:
+            raise TypeError("Initialization arguments are not supported")
+        self = object.__new__(cls)
+        impl = _Impl(cls, args, kwargs)
+        object.__setattr__(self, "_local__impl", impl)
+        impl.create(self, current(), init=False)  # the creator's __init__ is run by the constructor
+        return self
+
+    def __getattribute__(self, name: str) -> Any:
+        impl = _impl(self)
+        thread = current()
+        try:  # _dict(), inlined: this is the hot path
+            ldict = thread._greenlane_corolocal[impl.key]
+        except (AttributeError, KeyError):
+            ldict = impl.create(self, thread, type(self).__init__ is not object.__init__)
+        if name == "__dict__":
+            return ldict
+        tp = type(self)
+        known, mro = impl.cls
+        if tp is known:
+            for ns in mro:  # impl.lookup(), inlined
+                if name in ns:
+                    attr = ns[name]
+                    break
+            else:
+                attr = _MISSING
+        else:
+            attr = impl.lookup(tp, name)
+        get = None
+        if attr is not _MISSING:
+            kind = type(attr)
+            get = getattr(kind, "__get__", None)
+            if get is not None and (hasattr(kind, "__set__") or hasattr(kind, "__delete__")):
+                return get(attr, self, tp)  # a data descriptor (property, slot) wins
+        try:
+            return ldict[name]
+        except KeyError:
+            pass
+        if attr is _MISSING:
+            raise AttributeError(f"{tp.__name__!r} object has no attribute {name!r}", name=name, obj=self)
+        if get is not None:
+            return get(attr, self, tp)
+        return attr
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "__dict__":
+            raise AttributeError(f"{type(self).__name__!r} object attribute '__dict__' is read-only")
+        impl = _impl(self)
+        ldict = _dict(self, impl)
+        attr = impl.lookup(type(self), name)
+        if attr is not _MISSING:
+            setter = getattr(type(attr), "__set__", None)
+            if setter is not None:
+                setter(attr, self, value)
+                return
+        ldict[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if name == "__dict__":
+            raise AttributeError(f"{type(self).__name__!r} object attribute '__dict__' is read-only")
+        impl = _impl(self)
+        ldict = _dict(self, impl)
+        attr = impl.lookup(type(self), name)
+        if attr is not _MISSING:
+            deleter = getattr(type(attr), "__delete__", None)
+            if deleter is not None:
+                deleter(attr, self)
+                return
+        try:
+            del ldict[name]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self
+            ) from None
+
+    def __repr__(self) -> str:
+        impl = _impl(self)
+        mine = _dict(self, impl)
+        return f"<{type(self).__name__} threads={len(impl.threads)} attributes={sorted(mine)}>"
