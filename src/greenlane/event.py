@@ -6,11 +6,13 @@ Not the ``threading.Event`` (set/clear/is_set): that one lives in
 
 from __future__ import annotations
 
+from collections import deque
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
-from ._core import TIMED_OUT, Owned, WaitQueue, park
+from ._core import TIMED_OUT, Owned, Parked, park
 from ._core._stdlib import get_ident
+from ._core._waitqueue import wake_all
 from ._native import wait_from_native
 
 __all__ = ["AlreadySentError", "Event"]
@@ -47,7 +49,7 @@ class Event(Owned, Generic[T]):
         Owned.__init__(self)
         self._result: Any = _NOT_SENT
         self._exc: BaseException | None = None
-        self._waiters = WaitQueue()
+        self._waiters: deque[Parked] = deque()
 
     def ready(self) -> bool:
         """True once a result or exception has been sent."""
@@ -80,7 +82,7 @@ class Event(Owned, Generic[T]):
         elif self._result is not _NOT_SENT:  # sent by a native thread while we claimed it
             result, exc = self._result, self._exc
         else:
-            got = park("event", timeout, self._waiters.records)
+            got = park("event", timeout, self._waiters)
             if got is TIMED_OUT:
                 return None  # type: ignore[return-value]  # eventlet's contract
             result, exc = got  # as sent, even if reset() ran since
@@ -103,7 +105,7 @@ class Event(Owned, Generic[T]):
             raise AlreadySentError(f"{self!r} was already sent; reset() it first")
         if exc is not None:
             exc = _as_exception(exc)
-        self._waiters.unpark_all((result, exc))
+        wake_all(self._waiters, (result, exc))
         self._result = result
         self._exc = exc
 

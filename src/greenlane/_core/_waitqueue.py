@@ -16,7 +16,7 @@ from . import _stdlib
 from ._errors import CrossThreadError, cross_thread_message
 from ._parking import WOKEN, Parked, park
 
-__all__ = ["WaitQueue"]
+__all__ = ["WaitQueue", "wake_all", "wake_one"]
 
 
 class WaitQueue:
@@ -47,37 +47,11 @@ class WaitQueue:
 
     def unpark_one(self, value: Any = True) -> bool:
         """Wake the longest waiter with ``value``; False if nobody waits."""
-        waiters = self._waiters
-        if not waiters:
-            return False
-        rec = waiters[0]
-        hub = rec.hub
-        if hub._ident != _stdlib.get_ident():
-            raise CrossThreadError(cross_thread_message(rec.reason))
-        # Invariant (kept by Hub._abort): every record in the queue is PARKED.
-        waiters.popleft()
-        rec.state = WOKEN
-        rec.value = value
-        hub._ready.append(rec)
-        return True
+        return wake_one(self._waiters, value)
 
     def unpark_all(self, value: Any = True) -> int:
         """Wake every waiter with ``value``; returns how many."""
-        waiters = self._waiters
-        n = len(waiters)
-        if n:
-            ident = _stdlib.get_ident()
-            popleft = waiters.popleft
-            for _ in range(n):
-                rec = waiters[0]
-                hub = rec.hub
-                if hub._ident != ident:
-                    raise CrossThreadError(cross_thread_message(rec.reason))
-                popleft()
-                rec.state = WOKEN
-                rec.value = value
-                hub._ready.append(rec)
-        return n
+        return wake_all(self._waiters, value)
 
     def __len__(self) -> int:
         return len(self._waiters)
@@ -91,3 +65,37 @@ class WaitQueue:
 
     def __repr__(self) -> str:
         return f"<WaitQueue waiters={len(self._waiters)}>"
+
+
+def wake_one(waiters: deque[Parked], value: Any = True) -> bool:
+    """Wake the longest waiter of ``waiters`` with ``value``; False if nobody waits."""
+    if not waiters:
+        return False
+    rec = waiters[0]
+    hub = rec.hub
+    if hub._ident != _stdlib.get_ident():
+        raise CrossThreadError(cross_thread_message(rec.reason))
+    # Invariant (kept by Hub._abort): every record in the queue is PARKED.
+    waiters.popleft()
+    rec.state = WOKEN
+    rec.value = value
+    hub._ready.append(rec)
+    return True
+
+
+def wake_all(waiters: deque[Parked], value: Any = True) -> int:
+    """Wake every waiter of ``waiters`` with ``value``, oldest first; returns how many."""
+    n = len(waiters)
+    if n:
+        ident = _stdlib.get_ident()
+        popleft = waiters.popleft
+        for _ in range(n):
+            rec = waiters[0]
+            hub = rec.hub
+            if hub._ident != ident:
+                raise CrossThreadError(cross_thread_message(rec.reason))
+            popleft()
+            rec.state = WOKEN
+            rec.value = value
+            hub._ready.append(rec)
+    return n
