@@ -184,10 +184,19 @@ def test_grants_match_the_fifo_hand_off_model(
                 raise
 
         threads = [greenlane.spawn(worker, i, p) for i, p in enumerate(plans)]
+        hub = greenlane.get_hub()
         for when, victims in batches:
             greenlane.sleep(when - clock.now())
+            # One instant: throw into every victim before any of them (or a thread
+            # they hand the lock to) runs; kill() would yield between victims.
             for i in victims:
-                threads[i].kill()
+                gt = threads[i]
+                if gt.running():
+                    assert gt._glet is not None
+                    hub.throw(gt._glet, GreenletExit())
+                else:
+                    gt.kill()
+            greenlane.sleep(0)
         for gt in threads:
             try:
                 gt.wait()

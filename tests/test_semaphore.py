@@ -164,3 +164,27 @@ def test_native_threads_and_green_threads_share_a_semaphore() -> None:
     assert sorted(got) == list(range(200))
     assert len(native_got) == 40
     assert sem.counter == 20 * 12 - 200 - 40
+
+
+def test_native_thread_never_strands_an_unowned_semaphore() -> None:
+    sem = Semaphore(1)
+    thread = threading.Thread(target=sem.acquire)  # succeeds at once: must not claim it
+    thread.start()
+    thread.join()
+    assert sem._owner is None
+    sem.release()
+    assert sem.acquire(timeout=1) is True  # would hang if a dead hub owned it
+    sem.release()
+    empty = Semaphore(0)
+    errors: list[BaseException] = []
+
+    def must_wait() -> None:
+        try:
+            empty.acquire()  # nobody green uses it: nothing could ever wake this thread
+        except greenlane.CrossThreadError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=must_wait)
+    thread.start()
+    thread.join(10)
+    assert errors and "no green thread" in str(errors[0])

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 from typing import Final
 
-from benchmarks.workloads import idle_memory, pool_map, spawn_join, switch, timers, tpool, yield_rr
+from benchmarks.workloads import (
+    idle_memory,
+    pool_map,
+    queue,
+    spawn_join,
+    switch,
+    timers,
+    tpool,
+    yield_rr,
+)
 from benchmarks.workloads._base import Check, Metric, Sample, Sizes, Workload
 
 # Report order.
 WORKLOADS: Final[dict[str, Workload]] = {
     module.WORKLOAD.name: module.WORKLOAD
-    for module in (switch, spawn_join, yield_rr, timers, pool_map, idle_memory, tpool)
+    for module in (switch, spawn_join, yield_rr, timers, pool_map, idle_memory, queue, tpool)
 }
 
 __all__ = ["WORKLOADS", "Check", "Metric", "Sample", "Sizes", "Workload"]

@@ -10,9 +10,10 @@ from ._core import refuse_free_threading
 
 refuse_free_threading()
 
-from . import config, event, greenthread, hubs, timeout  # noqa: E402
+from . import config, corolocal, event, greenpool, greenthread, hubs, lock, queue, semaphore, timeout  # noqa: E402
 from ._core import CrossThreadError, DeadlockError  # noqa: E402
 from .event import Event  # noqa: E402
+from .greenpool import GreenPile, GreenPool  # noqa: E402
 from .greenthread import (  # noqa: E402
     GreenletExit,
     GreenThread,
@@ -24,27 +25,40 @@ from .greenthread import (  # noqa: E402
     spawn_n,
 )
 from .hubs import get_hub, notify_close, trampoline, use_hub  # noqa: E402
+from .queue import Queue  # noqa: E402
+from .semaphore import BoundedSemaphore, CappedSemaphore, Semaphore  # noqa: E402
 from .timeout import Timeout, is_timeout, with_timeout  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BoundedSemaphore",
+    "CappedSemaphore",
     "CrossThreadError",
     "DeadlockError",
     "Event",
+    "GreenPile",
+    "GreenPool",
     "GreenThread",
     "GreenletExit",
+    "Queue",
+    "Semaphore",
     "Timeout",
     "__version__",
     "config",
+    "corolocal",
     "event",
     "get_hub",
     "getcurrent",
+    "greenpool",
     "greenthread",
     "hubs",
     "is_timeout",
     "kill",
+    "lock",
     "notify_close",
+    "queue",
+    "semaphore",
     "sleep",
     "spawn",
     "spawn_after",

@@ -92,6 +92,9 @@ class Lock(Owned):
         """
         wait = None if timeout == -1 else _wait_time(blocking, timeout)
         if self._owner_ident != get_ident() and self._claim("Lock.acquire") is None:
+            tried = self._try_unowned(self._try_acquire)
+            if tried and (tried[0] or not blocking or wait == 0):
+                return tried[0]
             return wait_from_native(
                 self._owner,
                 "Lock.acquire",
@@ -106,6 +109,12 @@ class Lock(Owned):
         if not blocking or wait == 0:
             return False
         return park("lock", wait, self._queue, self._pass_on) is not TIMED_OUT
+
+    def _try_acquire(self) -> bool:
+        if self._locked:
+            return False
+        self._locked = True
+        return True
 
     def _pass_on(self, _handed: object) -> None:
         # A waiter handed the lock died before it ran: the lock goes on, never lost.

@@ -57,6 +57,9 @@ class Semaphore(Owned):
         """Take a unit; False if ``blocking`` is False or ``timeout`` passed first."""
         timeout = _check_wait(blocking, timeout)
         if self._owner_ident != get_ident() and self._claim("Semaphore.acquire") is None:
+            tried = self._try_unowned(self._try_acquire)
+            if tried and (tried[0] or not blocking or timeout == 0):
+                return tried[0]
             return wait_from_native(
                 self._owner,
                 "Semaphore.acquire",
@@ -70,6 +73,12 @@ class Semaphore(Owned):
         if not blocking:
             return False
         return park("semaphore", timeout, self._waiters.records, self._pass_on) is not TIMED_OUT
+
+    def _try_acquire(self) -> bool:
+        if self._value > 0:
+            self._value -= 1
+            return True
+        return False
 
     def _pass_on(self, _unit: object) -> None:
         self._release()

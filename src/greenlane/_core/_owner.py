@@ -22,12 +22,16 @@ signal can never interleave with a green thread's check-then-park.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from . import _stdlib
-from ._hub import CrossThreadError, Hub, _tls, get_hub
+from ._errors import CrossThreadError
+from ._hub import Hub, _tls, get_hub
+from ._wakers import is_main_thread
 
 __all__ = ["Owned"]
+
+R = TypeVar("R")
 
 _claim_lock = _stdlib.allocate_lock()
 
@@ -68,19 +72,21 @@ class Owned:
         return True
 
     def _claim(self, what: str) -> Hub | None:
-        """For a wait off the owner's thread: make this hub the owner, or refuse.
+        """For a wait off the owner's thread: make this thread's hub the owner, or refuse.
 
-        Returns None when the caller is a native thread (no hub of its own,
-        and the primitive belongs to a hub): it must wait through
-        ``greenlane._native.wait_from_native``. A thread that waits on a
-        primitive nobody owns yet gets a hub and becomes the owner.
+        Returns None when the caller is a native thread: one without a hub
+        (the main thread excepted: it is where green threads live, and gets a
+        hub). A native thread never becomes an owner: its hub would run no
+        loop once the call returned, and strand the primitive. It may finish
+        a call that need not wait with ``_try_unowned``, else it waits through
+        ``greenlane._native.wait_from_native``.
         """
         hub: Hub | None = getattr(_tls, "hub", None)
+        if hub is None and is_main_thread(_stdlib.get_ident()):
+            hub = get_hub()
         with _claim_lock:
             owner = self._owner
-            if owner is None:
-                # First use: this thread becomes green (gets a hub) and owns it.
-                hub = get_hub()
+            if owner is None and hub is not None:
                 self._owner, self._owner_ident = hub, hub._ident
                 return hub
         if owner is not None and hub is not None and owner is not hub:
@@ -89,3 +95,15 @@ class Owned:
                 "threads waiting on one primitive must share a hub (an OS thread)"
             )
         return hub
+
+    def _try_unowned(self, attempt: Callable[[], R]) -> list[R]:
+        """For a native thread: ``[attempt()]`` if nobody owns the primitive, else ``[]``.
+
+        ``attempt`` must not wait (a non-blocking try); it runs under the claim
+        lock, so no green thread can be inside, and the primitive stays unowned
+        for the green threads that will use it.
+        """
+        with _claim_lock:
+            if self._owner is None:
+                return [attempt()]
+        return []
