@@ -613,3 +613,25 @@ def test_as_completed_and_wait_follow_the_finish_times(
         assert [finish[f] for f in ordered] == sorted(finish[f] for f in fs)
         assert clock.now() == max(finish.values(), default=0)
         assert wait(fs, timeout=0) == (set(fs), set())
+
+
+def test_first_submit_from_a_native_thread_is_refused_not_stranded() -> None:
+    import threading
+
+    from greenlane.futures import GreenThreadPoolExecutor
+
+    executor = GreenThreadPoolExecutor(2)
+    errors: list[BaseException] = []
+
+    def native() -> None:
+        try:
+            executor.submit(int)
+        except greenlane.CrossThreadError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=native)
+    thread.start()
+    thread.join(10)
+    assert errors and "native thread" in str(errors[0])
+    assert executor.submit(lambda: 7).result() == 7
+    executor.shutdown()

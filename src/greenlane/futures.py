@@ -63,6 +63,7 @@ from greenlet import GreenletExit
 from ._core import TIMED_OUT, CrossThreadError, Hub, WaitQueue, current, get_hub, park
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
+from ._core._wakers import is_main_thread
 from .greenthread import GreenThread, sleep, spawn_n
 
 __all__ = [
@@ -278,6 +279,12 @@ class GreenThreadPoolExecutor(Executor):
             raise TypeError(f"submit() needs a callable, not {fn!r}")
         hub = self._hub
         if hub is None:
+            if getattr(_tls, "hub", None) is None and not is_main_thread(get_ident()):
+                # A native thread's hub would never run the work: refuse rather than strand it.
+                raise CrossThreadError(
+                    f"{self!r}: submit from a native thread before any green thread used the "
+                    "executor; submit first from the thread whose hub should run the work"
+                )
             hub = self._hub = get_hub()
         elif hub._ident != get_ident():
             raise CrossThreadError(

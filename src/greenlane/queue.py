@@ -57,8 +57,9 @@ like an unbounded ``put`` (an error they raise is then logged by the hub, not
 raised). While nobody owns the queue yet, a native thread's operation that
 need not wait (a put with room, a get of a stored item, the ``*_nowait``
 calls) runs at once under the claim lock and leaves the queue unowned, so the
-green threads that use it later can own it; only a native thread that really
-has to wait on an unowned queue becomes its owner (the core's rule).
+green threads that use it later can own it; a native thread that really has
+to wait on a queue nobody owns gets ``CrossThreadError`` (nothing green could
+ever wake it: the core's rule).
 """
 
 from __future__ import annotations

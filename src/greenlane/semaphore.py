@@ -182,7 +182,7 @@ class CappedSemaphore:
 
     @property
     def balance(self) -> int:
-        """Free units minus threads waiting to acquire."""
+        """Free units minus threads waiting to acquire, minus threads waiting to release."""
         return self._lower.balance - len(self._upper._waiters)
 
     @property

@@ -109,11 +109,13 @@ class _Pool:
 
 
 _pool = _Pool()
+_quiet_lock = allocate_lock()
 
 
 def _worker(pool: _Pool, exited: Any) -> None:
     _tls.tpool_worker = True
-    quiet_threads[0] += 1  # wakes hubs only through held jobs: not a deadlock-rule waker
+    with _quiet_lock:  # wakes hubs only through held jobs: not a deadlock-rule waker
+        quiet_threads[0] += 1
     try:
         while True:
             job = pool.jobs.get()
@@ -126,7 +128,8 @@ def _worker(pool: _Pool, exited: Any) -> None:
             job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
             del job, outcome
     finally:
-        quiet_threads[0] -= 1
+        with _quiet_lock:
+            quiet_threads[0] -= 1
         exited.release()
 
 

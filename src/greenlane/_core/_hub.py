@@ -506,7 +506,8 @@ class Hub(FdWaits, Wakeup):
             assert task is not None
             task._glet = me
             task._run()
-            me.task = task = None  # an idle worker keeps no task alive
+            me.task = task = None  # an idle worker keeps no task alive...
+            me.gr_context = None  # ...nor its contextvars
             self._tasks_alive -= 1
             if len(idle) >= MAX_IDLE_WORKERS or self._closed:
                 return

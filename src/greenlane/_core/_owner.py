@@ -21,6 +21,7 @@ signal can never interleave with a green thread's check-then-park.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -107,3 +108,12 @@ class Owned:
             if self._owner is None:
                 return [attempt()]
         return []
+
+
+def _after_fork_in_child() -> None:
+    # Another thread may have held the lock at the fork; it does not exist here.
+    global _claim_lock
+    _claim_lock = _stdlib.allocate_lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
