@@ -222,8 +222,12 @@ class GreenThread(Task, Generic[T]):
             # Run in the spawner's copied context by making it the worker greenlet's
             # own: unlike ctx.run(), a plain Python call adds no C stack to save
             # at every switch (memory per parked thread) and no extra call.
-            self._glet.gr_context = ctx  # type: ignore[union-attr]
-            result = self._fn(*args, **kwargs)
+            glet = self._glet
+            if glet is None:  # run inline by a full pool (greenpool): the caller's greenlet
+                result = ctx.run(self._fn, *args, **kwargs)
+            else:
+                glet.gr_context = ctx
+                result = self._fn(*args, **kwargs)
         except BaseException as exc:
             self._finish(None, _trimmed(exc))
         else:
