@@ -8,12 +8,12 @@ a real lock until that green thread reports back (see ``_core._owner``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._core import CrossThreadError, Hub
 from ._core._stdlib import allocate_lock
 
-__all__ = ["wait_from_native"]
+__all__ = ["acquire_from_native", "wait_from_native"]
 
 T = TypeVar("T")
 
@@ -75,3 +75,32 @@ def wait_from_native(
         abandoned.append(True)
     owner.call_soon_threadsafe(lambda: handle[0].kill() if handle else None)
     raise TimeoutError(f"{what} did not complete within {timeout} seconds")
+
+
+class _Acquirable(Protocol):
+    _owner: Hub | None
+
+    def _try_unowned(self, attempt: Callable[[], bool]) -> list[bool]: ...
+    def _try_acquire(self) -> bool: ...
+    def acquire(self, blocking: bool = ..., timeout: float | None = ...) -> bool: ...
+    def release(self) -> Any: ...
+
+
+def acquire_from_native(
+    prim: _Acquirable, what: str, blocking: bool, timeout: float | None, wait: float | None
+) -> bool:
+    """``acquire`` for a native thread: try at once if nobody owns ``prim``, else wait through its hub.
+
+    ``timeout`` is passed on to the green ``acquire`` as given; ``wait`` is it
+    normalised (None: forever) to tell whether the caller may wait at all.
+    """
+    tried = prim._try_unowned(prim._try_acquire)
+    if tried and (tried[0] or not blocking or wait == 0):
+        return tried[0]
+    return wait_from_native(
+        prim._owner,
+        what,
+        lambda: prim.acquire(blocking, timeout),
+        None,
+        undo=lambda got: prim.release() if got else None,
+    )

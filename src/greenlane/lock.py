@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from ._core import TIMED_OUT, Owned, WaitQueue, current, current_hub, park
 from ._core._stdlib import get_ident
-from ._native import wait_from_native
+from ._native import acquire_from_native, wait_from_native
 
 __all__ = ["Condition", "Lock", "RLock"]
 
@@ -92,16 +92,7 @@ class Lock(Owned):
         """
         wait = None if timeout == -1 else _wait_time(blocking, timeout)
         if self._owner_ident != get_ident() and self._claim("Lock.acquire") is None:
-            tried = self._try_unowned(self._try_acquire)
-            if tried and (tried[0] or not blocking or wait == 0):
-                return tried[0]
-            return wait_from_native(
-                self._owner,
-                "Lock.acquire",
-                lambda: self.acquire(blocking, timeout),
-                None,
-                undo=lambda got: self.release() if got else None,
-            )
+            return acquire_from_native(self, "Lock.acquire", blocking, timeout, wait)
         # Invariant: unlocked implies nobody is parked, so this cannot barge.
         if not self._locked:
             self._locked = True

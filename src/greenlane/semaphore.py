@@ -19,7 +19,7 @@ from typing import Any
 
 from ._core import TIMED_OUT, Owned, WaitQueue, park
 from ._core._stdlib import get_ident
-from ._native import wait_from_native
+from ._native import acquire_from_native
 
 __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]
 
@@ -57,16 +57,7 @@ class Semaphore(Owned):
         """Take a unit; False if ``blocking`` is False or ``timeout`` passed first."""
         timeout = _check_wait(blocking, timeout)
         if self._owner_ident != get_ident() and self._claim("Semaphore.acquire") is None:
-            tried = self._try_unowned(self._try_acquire)
-            if tried and (tried[0] or not blocking or timeout == 0):
-                return tried[0]
-            return wait_from_native(
-                self._owner,
-                "Semaphore.acquire",
-                lambda: self.acquire(blocking, timeout),
-                None,
-                undo=lambda got: self.release() if got else None,
-            )
+            return acquire_from_native(self, "Semaphore.acquire", blocking, timeout, timeout)
         if self._value > 0:
             self._value -= 1
             return True

@@ -60,15 +60,7 @@ class TimerHeap:
     def add(self, when: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> Entry:
         """Schedule ``callback(*args)`` at hub-clock time ``when``; returns the entry."""
         entry = [when, callback, args]
-        held = self._due.get(when)
-        if held is None:
-            self._due[when] = entry
-            heapq.heappush(self._heap, when)
-        elif held[0] is MANY:
-            held.append(entry)
-        else:
-            self._due[when] = [MANY, held, entry]
-        self._count += 1
+        self._insert(entry)
         return entry
 
     def cancel(self, entry: Entry) -> None:
@@ -85,9 +77,9 @@ class TimerHeap:
         entries = [e for held in self._due.values() for e in _entries(held) if e[CALLBACK] is not None]
         self.clear()
         for entry in entries:
-            self._reinsert(entry)
+            self._insert(entry)
 
-    def _reinsert(self, entry: Entry) -> None:
+    def _insert(self, entry: Entry) -> None:
         when = entry[WHEN]
         held = self._due.get(when)
         if held is None:
