@@ -335,6 +335,7 @@ class Hub(FdWaits, Wakeup):
             self._ready.append(rec)
 
     def _expire(self, rec: Parked) -> None:
+        rec.timer = None  # fired: nothing to cancel on resumption
         if rec.state == PARKED:
             rec.state = TIMED_OUT_STATE
             if rec.queue is not None or rec.fd >= 0:
