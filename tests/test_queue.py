@@ -387,8 +387,10 @@ def test_channel_item_of_a_killed_getter_is_kept_past_maxsize() -> None:
     q: Queue[str] = Queue(0)
     getter = greenlane.spawn(q.get)
     greenlane.sleep(0)
-    q.put("kept")
+    putter = greenlane.spawn(q.put, "kept")
+    greenlane.sleep(0)  # the putter hands "kept" over; we run before the getter does
     getter.kill()
+    putter.wait()
     assert q.qsize() == 1  # accepted already: kept, even past maxsize 0
     with pytest.raises(Full):
         q.put_nowait("no room")
@@ -882,3 +884,22 @@ def test_native_put_then_green_get_on_an_unowned_queue() -> None:
     thread.start()
     thread.join()
     assert q.get(timeout=1) == 5
+
+
+def test_channel_put_returns_after_the_getter_ran_with_the_item() -> None:
+    from greenlane.queue import Queue as _Queue
+
+    channel: _Queue[int | None] = _Queue(0)
+    log: list[object] = []
+
+    def consumer() -> None:
+        while (item := channel.get()) is not None:
+            log.append(("got", item))
+
+    gt = greenlane.spawn(consumer)
+    greenlane.sleep(0)
+    channel.put(1)
+    log.append("put returned")
+    channel.put(None)
+    gt.wait()
+    assert log == [("got", 1), "put returned"]

@@ -197,3 +197,12 @@ def test_deadlock_still_detected_after_the_pool_started() -> None:
     assert tpool.execute(lambda: 1) == 1  # workers now idle, alive
     with pytest.raises(greenlane.DeadlockError):
         greenlane.Event().wait()
+
+
+def test_proxy_autowraps_call_results_by_name() -> None:
+    proxy: Any = tpool.Proxy(lambda x: [x], autowrap_names=("__call__",))
+    wrapped = proxy(4)
+    assert isinstance(wrapped, tpool.Proxy)
+    assert len(wrapped) == 1
+    plain: Any = tpool.Proxy(lambda x: [x])
+    assert plain(4) == [4]

@@ -72,7 +72,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._core import TIMED_OUT, Owned, WaitQueue, park
+from ._core import TIMED_OUT, Owned, WaitQueue, current_hub, park
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
 from ._native import wait_from_native
@@ -197,6 +197,10 @@ class LightQueue(Owned, Generic[T]):
         if self._getter_records:
             self._getters.unpark_one(item)
             self._tasks += 1
+            if self._maxsize == 0:
+                # A channel is a meeting point: as in eventlet, the getter has run
+                # with the item before put() returns.
+                current_hub().yield_now()
             return
         maxsize = self._maxsize
         if maxsize is None or len(self.queue) < maxsize:

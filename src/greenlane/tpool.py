@@ -218,8 +218,12 @@ class Proxy:
         object.__setattr__(self, "_autowrap_names", frozenset(autowrap_names))
 
     def _wrap(self, value: Any, name: str = "") -> Any:
+        # As eventlet: a wrapped result keeps the type list, not the names, and a
+        # result that already is a Proxy is returned as it is.
+        if isinstance(value, Proxy):
+            return value
         if (self._autowrap and isinstance(value, self._autowrap)) or name in self._autowrap_names:
-            return Proxy(value, self._autowrap, self._autowrap_names)
+            return Proxy(value, self._autowrap)
         return value
 
     def __getattr__(self, name: str) -> Any:
@@ -238,10 +242,10 @@ class Proxy:
         setattr(self._obj, name, value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._wrap(execute(self._obj, *args, **kwargs))
+        return self._wrap(execute(self._obj, *args, **kwargs), "__call__")
 
     def __getitem__(self, key: Any) -> Any:
-        return self._wrap(execute(self._obj.__getitem__, key))
+        return self._wrap(execute(self._obj.__getitem__, key), "__getitem__")
 
     def __setitem__(self, key: Any, value: Any) -> None:
         execute(self._obj.__setitem__, key, value)
