@@ -514,3 +514,17 @@ def test_kill_a_spawn_n_thread_through_getcurrent() -> None:
     greenlane.kill(box[0])
     assert cleaned == [True]
     greenlane.kill(box[0])  # already dead: nothing happens
+
+
+def test_spawn_after_local_is_cancelled_when_the_spawner_ends() -> None:
+    ran: list[str] = []
+
+    def spawner() -> greenlane.GreenThread[None]:
+        return greenlane.greenthread.spawn_after_local(0.01, ran.append, "child")
+
+    child = greenlane.spawn(spawner).wait()
+    greenlane.sleep(0.03)
+    assert ran == [] and child.cancelled()
+    kept = greenlane.greenthread.spawn_after_local(0.01, ran.append, "from main")
+    kept.wait()
+    assert ran == ["from main"]

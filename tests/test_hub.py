@@ -447,3 +447,17 @@ def test_call_soon_from_another_thread_is_refused() -> None:
     thread.join()
     assert len(errors) == 2
     assert "call_soon_threadsafe" in str(errors[0])
+
+
+def test_eventlet_schedule_call_global_and_local(virtual_clock: greenlane.testing.VirtualClock) -> None:
+    hub = get_hub()
+    fired: list[tuple[str, int]] = []
+    hub.schedule_call_global(1, lambda x, *, tag: fired.append((tag, x)), 1, tag="global")
+
+    def schedules_then_ends() -> None:
+        hub.schedule_call_local(1, lambda: fired.append(("local of ended", 0)))
+
+    greenlane.spawn(schedules_then_ends).wait()
+    hub.schedule_call_local(2, lambda: fired.append(("local of main", 2)))
+    greenlane.sleep(3)
+    assert fired == [("global", 1), ("local of main", 2)]

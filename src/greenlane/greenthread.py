@@ -57,6 +57,7 @@ __all__ = [
     "sleep",
     "spawn",
     "spawn_after",
+    "spawn_after_local",
     "spawn_n",
 ]
 
@@ -112,6 +113,17 @@ def spawn_after(
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = get_hub()
     gt._timer = hub.call_later(seconds, hub.start_task, gt)
+    return gt
+
+
+def spawn_after_local(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Like ``spawn_after``, but cancelled if the calling green thread ends first (eventlet's)."""
+    gt = spawn_after(seconds, fn, *args, **kwargs)
+    me = current()
+    if isinstance(me, GreenThread):
+        me.link(lambda _ended: gt.cancel())
     return gt
 
 

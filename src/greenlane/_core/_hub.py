@@ -151,6 +151,18 @@ def current_hub() -> Hub:
         return get_hub()
 
 
+def _call_with_kwargs(callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    callback(*args, **kwargs)
+
+
+def _call_if_alive(
+    owner: Any, callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    alive = owner._state != Task.DONE if isinstance(owner, Task) else not owner.dead
+    if alive:
+        callback(*args, **kwargs)
+
+
 def current() -> Any:
     """The running green thread: its ``Task`` if spawned, else the raw greenlet."""
     glet = _getcurrent()
@@ -206,6 +218,21 @@ class Hub(FdWaits, Wakeup):
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
         self._check_thread("call_later")
         return Timer(self._timers, self._timers.add(self.clock() + delay, callback, args))
+
+    def schedule_call_global(
+        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Timer:
+        """eventlet's name: ``callback(*args, **kwargs)`` after ``seconds``, whatever happens meanwhile."""
+        if kwargs:
+            return self.call_later(seconds, _call_with_kwargs, callback, args, kwargs)
+        return self.call_later(seconds, callback, *args)
+
+    def schedule_call_local(
+        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Timer:
+        """eventlet's name: as ``schedule_call_global``, skipped if the calling thread has ended."""
+        owner = current()
+        return self.call_later(seconds, _call_if_alive, owner, callback, args, kwargs)
 
     def call_soon_threadsafe(self, callback: Callable[..., Any], /, *args: Any) -> None:
         """Run ``callback(*args)`` in this hub's thread; the one safe way in from another OS thread."""
