@@ -122,7 +122,7 @@ def test_capped_semaphore() -> None:
     released = greenlane.spawn(sem.release)
     greenlane.sleep(0)
     released.wait()
-    assert sem.counter == 1 and sem.balance == 1 and not sem.locked()
+    assert sem.counter == 1 and sem.balance == 0 and not sem.locked()  # eventlet's balance
     with sem:
         assert sem.locked()
     with pytest.raises(ValueError, match="above its limit"):
@@ -188,3 +188,22 @@ def test_native_thread_never_strands_an_unowned_semaphore() -> None:
     thread.start()
     thread.join(10)
     assert errors and "no green thread" in str(errors[0])
+
+
+def test_capped_semaphore_with_zero_limit_hands_units_over() -> None:
+    sem = CappedSemaphore(0, 0)
+    assert sem.locked() and sem.bounded()
+    taker = greenlane.spawn(sem.acquire)
+    greenlane.sleep(0)
+    assert sem.release(blocking=False) is True  # a waiting acquirer takes it at once
+    assert taker.wait() is True
+    assert sem.counter == 0
+
+
+def test_capped_semaphore_timeouts_take_their_gift_back(virtual_clock: VirtualClock) -> None:
+    sem = CappedSemaphore(0, 1)
+    assert sem.acquire(timeout=1) is False
+    assert sem.release(blocking=False) is True  # room is still 1: the gift was taken back
+    assert sem.release(timeout=1) is False
+    assert sem.counter == 1 and sem.bounded()
+

@@ -140,7 +140,10 @@ class CappedSemaphore:
     """eventlet's semaphore whose ``release`` waits while the count would pass ``limit``.
 
     ``count`` free units to start with; ``acquire`` waits at zero and
-    ``release`` waits at ``limit``.
+    ``release`` waits at ``limit``. As in eventlet it is two semaphores, units
+    and room, and each call first gives to one side (so a waiting caller of
+    the opposite kind can proceed at once, even with a limit of 0) and then
+    takes from the other; a call that gives up takes its gift back.
     """
 
     __slots__ = ("_lower", "_upper")
@@ -153,28 +156,40 @@ class CappedSemaphore:
         self._lower = Semaphore(count)
         self._upper = Semaphore(limit - count)
 
+    @staticmethod
+    def _give_then_take(give: Semaphore, take: Semaphore, blocking: bool, timeout: float | None) -> bool:
+        if not blocking and take.locked():
+            return False
+        give.release()
+        try:
+            got = take.acquire(blocking, timeout)
+        except BaseException:
+            give._value -= 1  # take the gift back (may owe a unit, as eventlet's does)
+            raise
+        if not got:
+            give._value -= 1
+        return got
+
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Take a unit, waiting while there is none."""
-        if not self._lower.acquire(blocking, timeout):
-            return False
-        self._upper.release()
-        return True
+        return self._give_then_take(self._upper, self._lower, blocking, timeout)
 
     def release(self, blocking: bool = True, timeout: float | None = None) -> bool:
         """Add a unit, waiting while the count is at its limit; False if it could not."""
-        if not self._upper.acquire(blocking, timeout):
-            return False
-        self._lower.release()
-        return True
+        return self._give_then_take(self._lower, self._upper, blocking, timeout)
 
     def locked(self) -> bool:
         """True when an ``acquire`` would have to wait."""
         return self._lower.locked()
 
+    def bounded(self) -> bool:
+        """True when a ``release`` would have to wait."""
+        return self._upper.locked()
+
     @property
     def balance(self) -> int:
-        """Free units minus threads waiting to acquire, minus threads waiting to release."""
-        return self._lower.balance - len(self._upper._waiters)
+        """eventlet's figure: the units' balance minus the room's balance."""
+        return self._lower.balance - self._upper.balance
 
     @property
     def counter(self) -> int:
