@@ -395,15 +395,6 @@ class Hub(FdWaits, Wakeup):
         self._ready.append(rec)
         self._switch_out(rec)
 
-    def sleep(self, seconds: float) -> None:
-        """Suspend the calling green thread for ``seconds`` (0: just yield)."""
-        if seconds > 0:
-            park("sleep", seconds)
-        elif seconds == 0:
-            self.yield_now()
-        else:
-            raise ValueError(f"sleep length must be a non-negative number, not {seconds!r}")
-
     # -- the loop ---------------------------------------------------------
 
     def _run(self) -> None:

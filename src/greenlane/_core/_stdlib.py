@@ -9,7 +9,6 @@ these names from here, never from ``threading``/``time`` at call time.
 from __future__ import annotations
 
 import _thread
-import os
 import select
 import sys
 import sysconfig
@@ -37,7 +36,6 @@ thread_count: Callable[[], int] | None = getattr(_thread, "_count", None)
 
 HAS_EPOLL: Final = hasattr(select, "epoll")
 HAS_POLL: Final = hasattr(select, "poll")
-HAS_EVENTFD: Final = hasattr(os, "eventfd")
 
 
 def refuse_free_threading() -> None:
