@@ -461,3 +461,21 @@ def test_eventlet_schedule_call_global_and_local(virtual_clock: greenlane.testin
     hub.schedule_call_local(2, lambda: fired.append(("local of main", 2)))
     greenlane.sleep(3)
     assert fired == [("global", 1), ("local of main", 2)]
+
+
+def test_a_listed_timer_handle_cannot_cancel_a_later_reuse_of_its_entry() -> None:
+    hub = get_hub()
+    sleeper_handles: list[object] = []
+
+    def sleeper() -> None:
+        greenlane.sleep(0.01)
+        greenlane.sleep(0.01)  # may reuse the first sleep's timer entry
+
+    gt = greenlane.spawn(sleeper)
+    greenlane.sleep(0)
+    sleeper_handles.extend(hub.timers())
+    greenlane.sleep(0.015)  # first sleep fired; the second is armed
+    for handle in sleeper_handles:
+        handle.cancel()  # type: ignore[attr-defined]  # stale: must not touch the second sleep
+    with greenlane.Timeout(2):
+        gt.wait()

@@ -73,6 +73,7 @@ class Parked:
         "queue",
         "reason",
         "resume",
+        "spare",
         "state",
         "switch",
         "timer",
@@ -94,6 +95,7 @@ class Parked:
         self.on_abandon: Callable[[Any], object] | None = None
         self.pending: BaseException | None = None
         self.timer: list[Any] | None = None
+        self.spare: list[Any] | None = None  # the last timer entry, refilled when free
         self.fd = -1
         self.events = 0
 
@@ -139,5 +141,7 @@ def park(
     if queue is not None:
         queue.append(rec)
     if timeout is not None:
-        rec.timer = hub._timers.add(hub.clock() + timeout, hub._expire, rec.args)
+        rec.timer = rec.spare = hub._timers.add_reusing(
+            rec.spare, hub.clock() + timeout, hub._expire, rec.args
+        )
     return hub._switch_out(rec)

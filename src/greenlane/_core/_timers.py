@@ -63,6 +63,23 @@ class TimerHeap:
         self._insert(entry)
         return entry
 
+    def add_reusing(
+        self, spare: Entry | None, when: float, callback: Callable[..., Any], args: tuple[Any, ...]
+    ) -> Entry:
+        """``add``, refilling ``spare`` if it has left the heap (its WHEN is None) instead of allocating.
+
+        A parked thread keeps its last timer entry: a ``sleep`` loop then
+        allocates nothing per sleep (fired entries leave at once; cancelled
+        ones stay until popped, and are not reused before).
+        """
+        if spare is None or spare[WHEN] is not None:
+            return self.add(when, callback, args)
+        spare[WHEN] = when
+        spare[CALLBACK] = callback
+        spare[ARGS] = args
+        self._insert(spare)
+        return spare
+
     def cancel(self, entry: Entry) -> None:
         """Stop ``entry`` from firing (no effect once it fired or was cancelled)."""
         if entry[CALLBACK] is None:
@@ -120,6 +137,7 @@ class TimerHeap:
             if held[0] is not MANY:  # the common case: one timer for this deadline
                 del due[heapq.heappop(heap)]
                 self._count -= 1
+                held[WHEN] = None  # out of the heap: add_reusing may refill it
                 callback = held[CALLBACK]
                 if callback is None:
                     self._cancelled -= 1
@@ -133,6 +151,7 @@ class TimerHeap:
                     entry = held[done]
                     done += 1
                     self._count -= 1
+                    entry[WHEN] = None
                     callback = entry[CALLBACK]
                     if callback is None:
                         self._cancelled -= 1
@@ -162,28 +181,32 @@ def _entries(held: Entry) -> list[Entry]:
 class Timer:
     """A callback scheduled on a hub (``Hub.call_later``); ``cancel()`` is O(1) and idempotent."""
 
-    __slots__ = ("_entry", "_heap")
+    __slots__ = ("_entry", "_heap", "_when")
 
     def __init__(self, heap: TimerHeap, entry: Entry) -> None:
         self._heap = heap
         self._entry = entry
+        self._when: float = entry[WHEN]  # the entry forgets it once it leaves the heap
 
     @property
     def when(self) -> float:
         """The hub-clock time at which it fires."""
-        return self._entry[WHEN]  # type: ignore[no-any-return]
+        return self._when
 
     @property
     def pending(self) -> bool:
         """True while the timer may still fire."""
-        return self._entry[CALLBACK] is not None
+        entry = self._entry
+        # An entry that fired may be refilled for a later timer (add_reusing): same list, new deadline.
+        return entry[CALLBACK] is not None and entry[WHEN] == self._when
 
     def cancel(self) -> None:
         """Stop the timer from firing (no effect once it fired or was cancelled)."""
-        self._heap.cancel(self._entry)
+        if self.pending:
+            self._heap.cancel(self._entry)
 
     def __repr__(self) -> str:
         callback = self._entry[CALLBACK]
         name = getattr(callback, "__qualname__", repr(callback))
         state = f"pending callback={name}" if callback is not None else "done"
-        return f"<Timer {state} when={self._entry[WHEN]:.6f}>"
+        return f"<Timer {state} when={self._when:.6f}>"
