@@ -528,3 +528,12 @@ def test_spawn_after_local_is_cancelled_when_the_spawner_ends() -> None:
     kept = greenlane.greenthread.spawn_after_local(0.01, ran.append, "from main")
     kept.wait()
     assert ran == ["from main"]
+
+
+def test_throw_is_kill_under_greenlets_name() -> None:
+    hub = greenlane.get_hub()
+    gt = greenlane.spawn(greenlane.sleep, 10)
+    greenlane.sleep(0)
+    hub.schedule_call_global(0, gt.throw, ValueError("kaboom"))
+    greenlane.sleep(0.001)
+    assert isinstance(gt.exception(), ValueError)

@@ -341,6 +341,10 @@ class GreenThread(Task, Generic[T]):
         hub.throw(self._glet, exc)
         hub.yield_now()
 
+    def throw(self, *throw_args: Any) -> None:
+        """eventlet's (greenlet's) name for raising in the thread: the same as ``kill``."""
+        self.kill(*throw_args)
+
     def cancel(self, *throw_args: Any) -> bool:
         """Stop the thread if it has not started yet (then it never runs); True if it was stopped."""
         if self._state != _QUEUED:
