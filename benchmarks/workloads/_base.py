@@ -117,3 +117,27 @@ def rss_bytes() -> int:
 def arithmetic_sum(n: int) -> int:
     """Sum of ``range(n)``, the expected value of most checks."""
     return n * (n - 1) // 2
+
+
+def greenlet_pingpong(rounds: int) -> tuple[tuple[int, int], Stopwatch]:
+    """The floor of every ping-pong workload: two raw greenlets switching to each other.
+
+    Ping carries ``i`` and pong echoes it back; returns both sides' sums and the timing.
+    """
+    from greenlet import greenlet
+
+    sums = [0, 0]
+
+    def pinger() -> None:
+        for i in range(rounds):
+            sums[0] += b.switch(i)
+
+    def ponger(value: int) -> None:
+        while True:  # left parked after the last round; dropped with the greenlet
+            sums[1] += value
+            value = a.switch(value)
+
+    a, b = greenlet(pinger), greenlet(ponger)
+    with Stopwatch() as sw:
+        a.switch()
+    return (sums[0], sums[1]), sw

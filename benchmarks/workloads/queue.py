@@ -24,6 +24,7 @@ from benchmarks.workloads._base import (
     Stopwatch,
     Workload,
     arithmetic_sum,
+    greenlet_pingpong,
 )
 
 HANDOFFS_PER_ROUND: Final = 2  # ping, then pong
@@ -116,23 +117,8 @@ async def _asyncio_main(rounds: int) -> Sample:
 
 
 def greenlet_floor(rounds: int) -> Sample:
-    from greenlet import greenlet
-
-    sums = [0, 0]
-
-    def pinger() -> None:
-        for i in range(rounds):
-            sums[0] += b.switch(i)
-
-    def ponger(value: int) -> None:
-        while True:  # left parked after the last round; dropped with the greenlet
-            sums[1] += value
-            value = a.switch(value)
-
-    a, b = greenlet(pinger), greenlet(ponger)
-    with Stopwatch() as sw:
-        a.switch()
-    return _sample(rounds, (sums[0], sums[1]), sw)
+    sums, sw = greenlet_pingpong(rounds)
+    return _sample(rounds, sums, sw)
 
 
 WORKLOAD = Workload(
