@@ -6,6 +6,8 @@ created the first time something in that thread blocks.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._core import refuse_free_threading
 
 refuse_free_threading()
@@ -31,6 +33,38 @@ from .timeout import Timeout, is_timeout, with_timeout  # noqa: E402
 
 __version__ = "0.1.0"
 
+# Networking names load on first use: ``import greenlane`` need not import ssl.
+if TYPE_CHECKING:
+    from . import convenience, green, greenio
+    from .convenience import StopServe, connect, listen, serve, wrap_ssl
+
+_LAZY: dict[str, str] = {
+    "listen": "convenience",
+    "connect": "convenience",
+    "serve": "convenience",
+    "StopServe": "convenience",
+    "wrap_ssl": "convenience",
+    "convenience": "",
+    "greenio": "",
+    "green": "",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load the networking names (``listen``, ``serve``, ...) on first use."""
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'greenlane' has no attribute {name!r}") from None
+    import importlib
+
+    value: object = importlib.import_module(f"{__name__}.{module or name}")
+    if module:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "BoundedSemaphore",
     "CappedSemaphore",
@@ -43,9 +77,11 @@ __all__ = [
     "GreenletExit",
     "Queue",
     "Semaphore",
+    "StopServe",
     "Timeout",
     "__version__",
     "config",
+    "connect",
     "corolocal",
     "event",
     "get_hub",
@@ -55,10 +91,12 @@ __all__ = [
     "hubs",
     "is_timeout",
     "kill",
+    "listen",
     "lock",
     "notify_close",
     "queue",
     "semaphore",
+    "serve",
     "sleep",
     "spawn",
     "spawn_after",
@@ -67,4 +105,5 @@ __all__ = [
     "trampoline",
     "use_hub",
     "with_timeout",
+    "wrap_ssl",
 ]

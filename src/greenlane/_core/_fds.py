@@ -18,7 +18,7 @@ from typing import Any
 
 from greenlet import getcurrent as _getcurrent
 
-from . import _pollers
+from . import _pollers, _stdlib
 from ._errors import IOClosed
 from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of
 from ._timers import TimerHeap
@@ -34,6 +34,9 @@ class FdWaits:
     _registered: dict[int, int]
     _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
     _wakeup_r: int
+    _ident: int
+    _closed: bool
+    call_soon_threadsafe: Callable[..., None]
     _timers: TimerHeap
     clock: Callable[[], float]
     _ready: Any
@@ -112,6 +115,15 @@ class FdWaits:
                 self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
         if self._registered.pop(fd, None) is not None:
             self._poller.unregister(fd)
+
+    def release_fd(self, fd: int) -> None:
+        """``notify_close`` from any OS thread; nothing to do once the hub is closed."""
+        if self._closed:
+            return
+        if _stdlib.get_ident() == self._ident:
+            self.notify_close(fd)
+        else:
+            self.call_soon_threadsafe(self.notify_close, fd)
 
     def _dispatch(self, fd: int, ev: int) -> None:
         woke = 0
