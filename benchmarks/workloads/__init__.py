@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Final
 
 from benchmarks.workloads import (
+    echo,
+    http,
     idle_memory,
     pool_map,
     queue,
@@ -25,7 +27,7 @@ from benchmarks.workloads._base import Check, Metric, Sample, Sizes, Workload
 # Report order.
 WORKLOADS: Final[dict[str, Workload]] = {
     module.WORKLOAD.name: module.WORKLOAD
-    for module in (switch, spawn_join, yield_rr, timers, pool_map, idle_memory, queue, tpool)
+    for module in (switch, spawn_join, yield_rr, timers, pool_map, idle_memory, queue, tpool, echo, http)
 }
 
 __all__ = ["WORKLOADS", "Check", "Metric", "Sample", "Sizes", "Workload"]
