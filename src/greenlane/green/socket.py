@@ -280,10 +280,10 @@ class socket(_std.socket):
             sent = _c_send(self, data, flags)
         except BlockingIOError:
             sent = 0
+        if sent == len(data) and isinstance(data, (bytes, bytearray)):
+            return None  # the common case: all of it went at once
         with memoryview(data) as view, view.cast("B") as flat:
             total = flat.nbytes
-            if sent == total:
-                return None
             deadline = None
             while sent < total:
                 try:
