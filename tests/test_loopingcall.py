@@ -72,6 +72,25 @@ def test_fixed_interval_ticks_until_stopped(virtual_clock: VirtualClock) -> None
     assert virtual_clock.now() == 35  # stop() woke the sleeping loop at once
 
 
+def test_nova_waits_for_a_reboot(virtual_clock: VirtualClock) -> None:
+    # The pattern from Nova's libvirt driver, as the issue quotes it.
+    instance = {"state": "SHUTDOWN"}
+
+    def reboot() -> None:
+        greenlane.sleep(2.3)
+        instance["state"] = "RUNNING"
+
+    def _wait_for_reboot() -> None:
+        if instance["state"] == "RUNNING":
+            raise loopingcall.LoopingCallDone()
+
+    rebooter = greenlane.spawn(reboot)
+    timer = loopingcall.FixedIntervalLoopingCall(_wait_for_reboot)
+    assert timer.start(interval=0.5).wait() is True
+    assert virtual_clock.now() == 2.5  # the first poll after the reboot finished
+    rebooter.wait()
+
+
 @pytest.mark.parametrize("retvalue", [True, False, None, {"state": "RUNNING"}])
 def test_looping_call_done_gives_its_retvalue(virtual_clock: VirtualClock, retvalue: Any) -> None:
     run, runs = done_after(3, virtual_clock, retvalue)

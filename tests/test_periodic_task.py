@@ -170,6 +170,7 @@ def test_an_error_is_logged_and_the_others_still_run(
     assert service.run_periodic_tasks(None) == 5
     assert ran == ["crash", "fine"]
     (record,) = caplog.records
+    assert record.name == "greenlane.periodic_task"
     assert record.getMessage() == "Error during Service.crash"
     assert record.exc_info is not None and isinstance(record.exc_info[1], OSError)
     virtual_clock.advance(5)

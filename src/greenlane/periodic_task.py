@@ -110,7 +110,6 @@ def periodic_task(
     external_process_ok: bool = False,
     enabled: bool = True,
     name: str | None = None,
-    **unexpected: Any,
 ) -> Callable[[F], F]: ...
 def periodic_task(f: Any = None, /, **options: Any) -> Any:
     """Mark a method as a periodic task: ``@periodic_task`` or ``@periodic_task(spacing=N, ...)``.
