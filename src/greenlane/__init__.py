@@ -27,6 +27,7 @@ from .greenthread import (  # noqa: E402
     spawn_n,
 )
 from .hubs import get_hub, notify_close, trampoline, use_hub  # noqa: E402
+from .patcher import import_patched, is_monkey_patched, monkey_patch  # noqa: E402
 from .queue import Queue  # noqa: E402
 from .semaphore import BoundedSemaphore, CappedSemaphore, Semaphore  # noqa: E402
 from .timeout import Timeout, is_timeout, with_timeout  # noqa: E402
@@ -92,10 +93,13 @@ __all__ = [
     "greenpool",
     "greenthread",
     "hubs",
+    "import_patched",
+    "is_monkey_patched",
     "is_timeout",
     "kill",
     "listen",
     "lock",
+    "monkey_patch",
     "notify_close",
     "queue",
     "semaphore",

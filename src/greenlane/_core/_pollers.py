@@ -29,6 +29,13 @@ READ: Final = select.POLLIN | select.POLLPRI if _stdlib.HAS_POLL else 1
 WRITE: Final = select.POLLOUT if _stdlib.HAS_POLL else 4
 ERROR: Final = (select.POLLERR | select.POLLHUP | select.POLLNVAL) if _stdlib.HAS_POLL else 8
 
+# The real pollers, captured before greenlane.patcher can make select's green ones.
+if _stdlib.HAS_EPOLL:
+    _epoll = select.epoll
+if _stdlib.HAS_POLL:
+    _poll = select.poll
+_select: Final = select.select
+
 # epoll_wait() takes an int of milliseconds; cap huge deadlines (asyncio and trio use a day too).
 MAX_POLL_TIMEOUT: Final = 24 * 60 * 60.0
 
@@ -60,7 +67,7 @@ class EpollPoller:
     name = "epoll"
 
     def __init__(self) -> None:
-        self._epoll = select.epoll()
+        self._epoll = _epoll()
         self.register = self._epoll.register
         self.modify = self._epoll.modify
 
@@ -86,7 +93,7 @@ class PollPoller:
     name = "poll"
 
     def __init__(self) -> None:
-        self._poll = select.poll()
+        self._poll = _poll()
         self.register = self._poll.register
         self.modify = self._poll.modify
 
@@ -133,7 +140,7 @@ class SelectPoller:
         readers = [fd for fd, ev in fds.items() if ev & READ]
         writers = [fd for fd, ev in fds.items() if ev & WRITE]
         try:
-            r, w, x = select.select(readers, writers, list(fds), timeout)
+            r, w, x = _select(readers, writers, list(fds), timeout)
         except (OSError, ValueError):
             # A closed fd poisons the whole call; report every fd as errored so
             # the hub wakes their waiters and drops the dead registrations.
@@ -153,7 +160,7 @@ class SelectPoller:
 
 def _fd_alive(fd: int) -> bool:
     try:
-        select.select([fd], [], [], 0)
+        _select([fd], [], [], 0)
     except (OSError, ValueError):
         return False
     return True
