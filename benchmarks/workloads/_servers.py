@@ -71,8 +71,11 @@ def _streams(mode: str, handler: StreamHandler) -> Callable[[int], Coroutine[Any
 
 def implementations(mode: str, green: GreenHandler, stream: StreamHandler) -> dict[str, Impl]:
     """One server per framework, all running the workload's handlers."""
+    from benchmarks.workloads._miniserver import minimal_loop
+
     return {
         "greenlane": eventlet_api("greenlane", mode, green),
+        "greenlet": minimal_loop(mode, green),
         "eventlet": eventlet_api("eventlet", mode, green),
         "gevent": gevent(mode, green),
         "asyncio": on_asyncio(_streams(mode, stream)),

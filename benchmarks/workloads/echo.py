@@ -21,7 +21,10 @@ def echo(conn: Any, _address: Any) -> None:
     """The handler every green framework runs."""
     recv, sendall = conn.recv, conn.sendall
     while True:
-        data = recv(CHUNK)
+        try:
+            data = recv(CHUNK)
+        except ConnectionResetError:  # wrk resets its connections when it stops
+            break
         if not data:
             break
         sendall(data)

@@ -29,7 +29,10 @@ def hello(conn: Any, _address: Any) -> None:
     recv, sendall = conn.recv, conn.sendall
     pending = b""
     while True:
-        data = recv(CHUNK)
+        try:
+            data = recv(CHUNK)
+        except ConnectionResetError:  # wrk resets its connections when it stops
+            break
         if not data:
             break
         pending += data
