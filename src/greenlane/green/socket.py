@@ -33,6 +33,7 @@ the hub in libc.
 
 from __future__ import annotations
 
+import builtins
 import errno
 import io
 import os
@@ -423,7 +424,8 @@ class socket(_std.socket):
 SocketType: Final = socket  # eventlet's and gevent's alias; the stdlib's SocketType stays the C type
 
 
-_ExceptionGroup: Any = getattr(__builtins__, "ExceptionGroup", None) or globals().get("ExceptionGroup")
+# Python 3.11+ (all_errors). __builtins__ is a dict in an imported module: ask builtins.
+_ExceptionGroup: Any = getattr(builtins, "ExceptionGroup", None)
 
 
 def _is_numeric(host: str) -> bool:
@@ -500,7 +502,7 @@ def create_connection(
             sock.close()
     if not errors:
         raise OSError(f"getaddrinfo returns an empty list for {host!r}")
-    if all_errors:
+    if all_errors and _ExceptionGroup is not None:  # 3.10 has no all_errors: the first error, as before
         raise _ExceptionGroup("create_connection failed", errors)
     raise errors[0]
 
