@@ -161,14 +161,51 @@ def _patch_module(stdlib_name: str, green_name: str) -> None:
         return
     std = importlib.import_module(stdlib_name)
     saved = _saved.setdefault(stdlib_name, {})
+    replaced: dict[int, Any] = {}
     for name in green.__implements__:
         if name in saved:
             continue
-        saved[name] = getattr(std, name, _MISSING)
-        setattr(std, name, getattr(green, name))
+        saved[name] = old = getattr(std, name, _MISSING)
+        new = getattr(green, name)
+        setattr(std, name, new)
+        if old is not _MISSING and not isinstance(old, (int, str, bytes)):
+            replaced[id(old)] = (old, new)
+    for name in getattr(green, "__removed__", ()):
+        if name not in saved and hasattr(std, name):
+            saved[name] = getattr(std, name)
+            delattr(std, name)
+    _refresh_captured(stdlib_name, replaced)
     install = getattr(green, "_after_patch", None)
     if install is not None:
         install()
+
+
+def _refresh_captured(patched: str, replaced: dict[int, Any]) -> None:
+    """Point stdlib modules' module-level copies of replaced names at the green ones.
+
+    ``socketserver._ServerSelector = selectors.PollSelector`` and its like run
+    when those modules are imported, often before patching; left alone, a
+    patched ``socketserver`` would still block in the real poll.
+    """
+    if not replaced:
+        return
+    for module_name, module in list(sys.modules.items()):
+        top = module_name.partition(".")[0]
+        if (
+            module is None
+            or module_name in (patched, "threading", "_thread")
+            or top not in sys.stdlib_module_names
+            or top == "importlib"
+        ):
+            continue
+        space = getattr(module, "__dict__", None)
+        if not isinstance(space, dict):
+            continue
+        for attr, value in list(space.items()):
+            hit = replaced.get(id(value))
+            if hit is not None and hit[0] is value and not attr.startswith("__"):
+                _saved.setdefault(module_name, {}).setdefault(attr, value)
+                space[attr] = hit[1]
 
 
 def is_monkey_patched(module: str | ModuleType) -> bool:

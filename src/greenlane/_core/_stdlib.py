@@ -15,6 +15,8 @@ import sysconfig
 from _queue import SimpleQueue
 from _thread import allocate_lock, get_ident, start_new_thread
 from collections.abc import Callable
+from os import read as os_read
+from os import write as os_write
 from time import monotonic, perf_counter
 from time import sleep as os_sleep
 from typing import Final
@@ -26,7 +28,9 @@ __all__ = [
     "allocate_lock",
     "get_ident",
     "monotonic",
+    "os_read",
     "os_sleep",
+    "os_write",
     "perf_counter",
     "start_new_thread",
 ]

@@ -40,6 +40,12 @@ def python_signal_handlers(ident: int) -> bool:
             handler = signal.getsignal(signum)
         except (OSError, ValueError):
             continue
-        if callable(handler) and handler is not signal.default_int_handler:
+        # A handler marked ``wakes_hub = False`` (green.signal's wrapped default
+        # SIGINT handler) only interrupts, like the default one it stands for.
+        if (
+            callable(handler)
+            and handler is not signal.default_int_handler
+            and getattr(handler, "wakes_hub", True)
+        ):
             return True
     return False

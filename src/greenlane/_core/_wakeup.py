@@ -62,7 +62,7 @@ class Wakeup:
 
     def _drain_wakeup(self) -> None:
         try:
-            while os.read(self._wakeup_r, 4096):
+            while _stdlib.os_read(self._wakeup_r, 4096):
                 pass
         except BlockingIOError:
             pass

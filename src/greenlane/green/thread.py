@@ -70,6 +70,10 @@ __implements__: Final = tuple(
     if hasattr(_std, name)
 )
 
+# The originals (3.13+), captured before patching replaces them in _thread.
+_std_make_thread_handle: Final[Any] = getattr(_std, "_make_thread_handle", None)
+_std_shutdown: Final[Any] = getattr(_std, "_shutdown", None)
+
 # The attribute of a started green thread's handle that holds its sentinels.
 _SENTINELS: Final = "_greenlane_sentinels"
 
@@ -209,7 +213,7 @@ class _ThreadHandle:
 def _make_thread_handle(ident: int) -> Any:
     """A handle for a thread that was not started here (3.13+): the OS's for an OS thread."""
     if ident == _os_get_ident():
-        return _std._make_thread_handle(ident)  # type: ignore[attr-defined]
+        return _std_make_thread_handle(ident)
     return _ThreadHandle(ident)
 
 
@@ -306,6 +310,6 @@ def _shutdown() -> None:
             break
         for handle in waiting:
             handle.join()
-    _std._shutdown()  # type: ignore[attr-defined]
+    _std_shutdown()
 
 

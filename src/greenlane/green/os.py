@@ -1,0 +1,105 @@
+"""Cooperative ``os``: ``read``/``write`` park on the fd, ``waitpid``/``wait`` park on the child.
+
+``read`` and ``write`` on a non-blocking fd try first and park on ``EAGAIN``;
+on a blocking fd (a pipe someone left blocking, a tty) they park until the fd
+is ready and then make the one call, which then cannot block (a regular file
+is always ready). Two green threads cannot wait to read the same fd at once
+(the hub refuses: nothing could say which of them the data is for).
+
+Waiting for a child. eventlet polls ``waitpid(WNOHANG)`` every 10 ms. Here a
+wait for one child (``pid > 0``) opens a pidfd (Linux 5.3+), which becomes
+readable when the child exits, and parks on it: no polling, no SIGCHLD
+handler taken from the application. Waits the pidfd cannot express (any
+child, a process group, ``WUNTRACED``/``WCONTINUED``, no pidfd support) run
+in ``tpool``'s native threads instead; such a wait cannot be cancelled, so a
+killed waiter may leave its thread to reap the child.
+"""
+
+from __future__ import annotations
+
+import os as _std
+from typing import Any, Final
+
+from .._core import READ, WRITE, get_hub
+from .._core._hub import _tls
+from .._core._stdlib import get_ident as _os_get_ident
+from .._core._wakers import is_main_thread
+from ..tpool import execute as _in_native_thread
+
+__implements__: Final = ("read", "write", "waitpid", "wait")
+
+# The originals, captured before patching replaces them in the os module.
+_read: Final = _std.read
+_write: Final = _std.write
+_waitpid: Final = _std.waitpid
+
+# Options a pidfd wait can honour: it reports exits only.
+_PIDFD_OPTIONS: Final = 0
+_HAS_PIDFD: Final = hasattr(_std, "pidfd_open")
+_pidfd_works = [_HAS_PIDFD]  # cleared the first time the kernel refuses pidfd_open
+
+
+def __getattr__(name: str) -> Any:
+    """Everything greenlane does not replace is the stdlib's own."""
+    return getattr(_std, name)
+
+
+def _green() -> bool:
+    """True if the calling OS thread has (or, being the main thread, may make) a hub."""
+    return getattr(_tls, "hub", None) is not None or is_main_thread(_os_get_ident())
+
+
+def read(fd: int, n: int, /) -> bytes:
+    """Read at most ``n`` bytes from ``fd``, parking (not blocking) until some arrive."""
+    if not _green():
+        return _read(fd, n)
+    if _std.get_blocking(fd):
+        get_hub().wait_fd(fd, READ, None, f"os.read fd {fd}")
+        return _read(fd, n)
+    while True:
+        try:
+            return _read(fd, n)
+        except BlockingIOError:
+            get_hub().wait_fd(fd, READ, None, f"os.read fd {fd}")
+
+
+def write(fd: int, data: Any, /) -> int:
+    """Write some of ``data`` to ``fd``, parking (not blocking) until it accepts any; the count written."""
+    if not _green():
+        return _write(fd, data)
+    if _std.get_blocking(fd):
+        get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
+        return _write(fd, data)
+    while True:
+        try:
+            return _write(fd, data)
+        except BlockingIOError:
+            get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
+
+
+def waitpid(pid: int, options: int, /) -> tuple[int, int]:
+    """``os.waitpid`` that parks only the calling green thread (see the module docstring)."""
+    if options & _std.WNOHANG or not _green():
+        return _waitpid(pid, options)
+    if pid > 0 and options == _PIDFD_OPTIONS and _pidfd_works[0]:
+        try:
+            pidfd = _std.pidfd_open(pid)
+        except ProcessLookupError:
+            return _waitpid(pid, options)  # not a live process: the stdlib's answer (ChildProcessError)
+        except OSError:  # ENOSYS (old kernel), EPERM (seccomp): use threads from now on
+            _pidfd_works[0] = False
+        else:
+            try:
+                while True:
+                    done = _waitpid(pid, options | _std.WNOHANG)
+                    if done != (0, 0):
+                        return done
+                    get_hub().wait_fd(pidfd, READ, None, f"child process {pid}")
+            finally:
+                _std.close(pidfd)
+    return _in_native_thread(_waitpid, pid, options)
+
+
+def wait() -> tuple[int, int]:
+    """``os.wait``: wait for any child, parking only the calling green thread."""
+    return waitpid(-1, 0)

@@ -1,0 +1,174 @@
+"""Cooperative ``subprocess``: ``Popen``'s pipes and waits park only the calling green thread.
+
+``Popen`` here is the stdlib's, with three changes: its pipes are green file
+objects (``greenio.GreenPipe`` over a duplicate of each pipe fd, so reading
+``proc.stdout`` parks); ``wait`` parks on the child through
+``greenlane.green.os.waitpid`` (a pidfd, no polling loop); and
+``communicate`` feeds stdin and drains stdout and stderr in green threads of
+its own (the stdlib's uses a selector, or a plain blocking read when only
+one pipe is open). Timeouts raise the stdlib's ``TimeoutExpired``, and a
+``communicate`` interrupted by one can be called again to carry on, as with
+the stdlib.
+
+``run``, ``call``, ``check_call``, ``check_output``, ``getoutput`` and
+``getstatusoutput`` are the stdlib's own code, which looks ``Popen`` up at
+call time: patching ``subprocess.Popen`` makes them green. Used without
+patching, they come from a private copy of ``subprocess`` whose ``Popen`` is
+this one (its exceptions and ``CompletedProcess`` stay the stdlib's).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess as _std
+from types import ModuleType
+from typing import IO, Any, Final
+
+from .._core._stdlib import monotonic
+from ..greenio import GreenPipe
+from ..greenthread import GreenThread, spawn
+from . import os as _green_os
+from ._copies import load_copy
+
+__implements__: Final = ("Popen",)
+
+# The stdlib's names that must stay the same objects in the private copy.
+_SHARED: Final = (
+    "CalledProcessError",
+    "CompletedProcess",
+    "SubprocessError",
+    "TimeoutExpired",
+    "PIPE",
+    "STDOUT",
+    "DEVNULL",
+)
+
+
+def _green_file(f: IO[Any] | None, writing: bool) -> IO[Any] | None:
+    """A green file object like ``f`` (a pipe Popen opened) over a duplicate of its fd; ``f`` is closed."""
+    if f is None:
+        return None
+    mode = "wb" if writing else "rb"
+    if isinstance(f, io.TextIOWrapper):
+        green: IO[Any] = io.TextIOWrapper(
+            GreenPipe(f.buffer, mode),
+            encoding=f.encoding,
+            errors=f.errors,
+            line_buffering=f.line_buffering,
+            write_through=f.write_through,
+        )
+    else:
+        green = GreenPipe(f, mode, 0 if isinstance(f, io.FileIO) else -1)
+    f.close()
+    return green
+
+
+_Io = GreenThread[Any] | None  # a pipe's feeding or draining green thread, if it has a pipe
+
+
+class Popen(_std.Popen):  # type: ignore[type-arg]
+    """``subprocess.Popen`` whose pipes, ``wait`` and ``communicate`` park only the green thread."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._green_io: tuple[_Io, _Io, _Io] | None = None
+        super().__init__(*args, **kwargs)
+        self.stdin = _green_file(self.stdin, writing=True)
+        self.stdout = _green_file(self.stdout, writing=False)
+        self.stderr = _green_file(self.stderr, writing=False)
+
+    def _try_wait(self, wait_flags: int) -> tuple[int, int]:
+        try:
+            return _green_os.waitpid(self.pid, wait_flags)
+        except ChildProcessError:
+            # Someone else reaped it (a SIGCHLD handler set to SIG_IGN, another waiter): the stdlib's answer.
+            return self.pid, 0
+
+    def _wait(self, timeout: float | None) -> int:
+        if self.returncode is not None:
+            return self.returncode
+        if timeout is None:
+            pid, status = self._try_wait(0)
+        else:
+            waiter = spawn(self._try_wait, 0)
+            try:
+                pid, status = waiter.result(max(0.0, timeout))
+            except TimeoutError:
+                waiter.kill()
+                raise _std.TimeoutExpired(self.args, timeout) from None
+        if self.returncode is None and pid == self.pid:
+            self._handle_exitstatus(status)  # type: ignore[attr-defined]
+        return self.returncode  # type: ignore[return-value]
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
+        """Send ``input``, read stdout and stderr to the end, wait for the child; ``(stdout, stderr)``.
+
+        Raises ``TimeoutExpired`` after ``timeout`` seconds; calling again
+        carries on where it stopped.
+        """
+        started: bool = getattr(self, "_communication_started", False)
+        if started and input:
+            raise ValueError("Cannot send input after starting communication")
+        deadline = None if timeout is None else monotonic() + timeout
+        if self._green_io is None:
+            self._communication_started = True
+            self._green_io = (
+                spawn(self._feed, input) if self.stdin is not None else None,
+                spawn(self._drain, self.stdout) if self.stdout is not None else None,
+                spawn(self._drain, self.stderr) if self.stderr is not None else None,
+            )
+        results: list[Any] = []
+        for gt in self._green_io:
+            if gt is None:
+                results.append(None)
+                continue
+            try:
+                results.append(gt.result(None if deadline is None else max(0.0, deadline - monotonic())))
+            except TimeoutError:
+                raise _std.TimeoutExpired(self.args, timeout or 0.0) from None
+        try:
+            self.wait(None if deadline is None else max(0.0, deadline - monotonic()))
+        except _std.TimeoutExpired:
+            raise _std.TimeoutExpired(self.args, timeout or 0.0) from None
+        return results[1], results[2]
+
+    def _feed(self, data: Any) -> None:
+        stdin = self.stdin
+        assert stdin is not None
+        try:
+            if data:
+                stdin.write(data)
+                stdin.flush()
+        except BrokenPipeError:
+            pass  # the child exited without reading it all, as the stdlib allows
+        try:
+            stdin.close()
+        except BrokenPipeError:
+            pass
+
+    @staticmethod
+    def _drain(f: IO[Any]) -> Any:
+        try:
+            return f.read()
+        finally:
+            f.close()
+
+
+_copy: list[ModuleType] = []
+
+
+def _private_copy() -> ModuleType:
+    """``subprocess`` run again with this module's ``Popen`` (built once, on first use)."""
+    if not _copy:
+        copy = load_copy("subprocess", "greenlane.green._subprocess", {})
+        for name in _SHARED:
+            setattr(copy, name, getattr(_std, name))
+        setattr(copy, "Popen", Popen)  # noqa: B010  (a module made at run time)
+        _copy.append(copy)
+    return _copy[0]
+
+
+def __getattr__(name: str) -> Any:
+    """``subprocess``'s other names: the real module's once patched, else the private copy's."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return getattr(_std if _std.Popen is Popen else _private_copy(), name)

@@ -1,0 +1,103 @@
+"""greenlane.green.os: read/write park on the fd, waitpid parks on a pidfd (nothing patched)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+import greenlane
+from greenlane.green import os as gos
+
+
+@pytest.mark.parametrize("blocking", [False, True])
+def test_read_parks_until_data_arrives(blocking: bool) -> None:
+    r, w = os.pipe()
+    os.set_blocking(r, blocking)
+    try:
+        ran: list[int] = []
+        greenlane.spawn_after(0.05, os.write, w, b"data")
+        greenlane.spawn(lambda: ran.append(1))
+        assert gos.read(r, 100) == b"data"
+        assert ran == [1]  # another green thread ran while read waited
+        os.close(w)
+        assert gos.read(r, 100) == b""  # end of file
+    finally:
+        os.close(r)
+        if not ran:
+            os.close(w)
+
+
+def test_write_parks_while_the_pipe_is_full() -> None:
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        while True:  # fill it
+            try:
+                os.write(w, b"x" * 65536)
+            except BlockingIOError:
+                break
+        drained: list[int] = []
+
+        def drain() -> None:
+            greenlane.sleep(0.02)
+            drained.append(len(os.read(r, 1 << 20)))
+
+        greenlane.spawn(drain)
+        assert gos.write(w, b"more") == 4
+        assert drained and drained[0] > 0
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_waitpid_parks_without_polling() -> None:
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(0.2)
+        os._exit(7)
+    ticks: list[int] = []
+
+    def ticker() -> None:
+        for _ in range(5):
+            ticks.append(1)
+            greenlane.sleep(0.01)
+
+    t = greenlane.spawn(ticker)
+    got_pid, status = gos.waitpid(pid, 0)
+    assert got_pid == pid and os.waitstatus_to_exitcode(status) == 7
+    assert len(ticks) == 5
+    t.wait()
+    with pytest.raises(ChildProcessError):
+        gos.waitpid(pid, 0)
+    assert greenlane.get_hub().statistics().readers == 0
+
+
+def test_wait_for_any_child_goes_through_tpool() -> None:
+    from greenlane import tpool
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    try:
+        got_pid, status = gos.wait()
+        assert got_pid == pid and os.waitstatus_to_exitcode(status) == 3
+    finally:
+        tpool.killall()
+
+
+def test_wnohang_never_waits() -> None:
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(0.2)
+        os._exit(0)
+    assert gos.waitpid(pid, os.WNOHANG) == (0, 0)
+    assert gos.waitpid(pid, 0)[0] == pid
+
+
+def test_the_rest_is_the_stdlibs() -> None:
+    assert gos.getpid is os.getpid and gos.path is os.path
+    assert set(gos.__implements__) == {"read", "write", "waitpid", "wait"}
+    assert sys.modules["os"].read is not gos.read  # nothing patched

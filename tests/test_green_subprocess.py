@@ -1,0 +1,81 @@
+"""greenlane.green.subprocess used directly: pipes, wait and communicate park only the caller."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import greenlane
+from greenlane.green import subprocess as gsub
+
+PY = sys.executable
+REVERSER = (
+    "import sys, time; d = sys.stdin.read(); time.sleep(0.2); "
+    "sys.stdout.write(d[::-1]); sys.stderr.write('e')"
+)
+
+
+def ticking() -> tuple[list[int], greenlane.GreenThread[None]]:
+    ticks: list[int] = []
+
+    def tick() -> None:
+        for _ in range(10):
+            ticks.append(1)
+            greenlane.sleep(0.01)
+
+    return ticks, greenlane.spawn(tick)
+
+
+def test_communicate_feeds_and_drains_while_others_run() -> None:
+    ticks, t = ticking()
+    proc = gsub.Popen(
+        [PY, "-c", REVERSER],
+        stdin=gsub.PIPE, stdout=gsub.PIPE, stderr=gsub.PIPE,
+    )
+    out, err = proc.communicate(b"abc" * 50000)
+    assert out == (b"abc" * 50000)[::-1] and err == b"e" and proc.returncode == 0
+    assert len(ticks) == 10
+    t.wait()
+
+
+def test_text_mode_and_the_stdlib_helpers() -> None:
+    done = gsub.run([PY, "-c", "print(input().upper())"], input="hi", capture_output=True, text=True)
+    assert isinstance(done, subprocess.CompletedProcess) and done.stdout == "HI\n"
+    assert gsub.check_output([PY, "-c", "print(1)"]) == b"1\n"
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        gsub.check_call([PY, "-c", "raise SystemExit(4)"])
+    assert info.value.returncode == 4
+    assert gsub.TimeoutExpired is subprocess.TimeoutExpired
+
+
+def test_timeouts_raise_timeout_expired_and_communicate_resumes() -> None:
+    proc = gsub.Popen([PY, "-c", "import time; time.sleep(0.3); print('late')"], stdout=gsub.PIPE)
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        proc.communicate(timeout=0.05)
+    assert info.value.timeout == 0.05
+    out, err = proc.communicate(timeout=10)
+    assert out == b"late\n" and err is None
+    with pytest.raises(ValueError, match="Cannot send input"):
+        proc.communicate(b"x")
+    sleeper = gsub.Popen([PY, "-c", "import time; time.sleep(10)"])
+    with pytest.raises(subprocess.TimeoutExpired):
+        sleeper.wait(0.05)
+    sleeper.kill()
+    assert sleeper.wait() < 0
+    assert greenlane.get_hub().statistics().readers == 0
+
+
+def test_reading_a_pipe_parks() -> None:
+    ticks, t = ticking()
+    late_print = "import time; time.sleep(0.2); print('x')"
+    with gsub.Popen([PY, "-c", late_print], stdout=gsub.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "x\n"
+    assert len(ticks) == 10 and proc.returncode == 0
+    t.wait()
+
+
+def test_nothing_patched() -> None:
+    assert subprocess.Popen is not gsub.Popen and issubclass(gsub.Popen, subprocess.Popen)
