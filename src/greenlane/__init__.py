@@ -12,7 +12,7 @@ from ._core import refuse_free_threading
 
 refuse_free_threading()
 
-from . import config, corolocal, event, greenpool, greenthread, hubs, lock, queue, semaphore, timeout  # noqa: E402
+from . import config, corolocal, debug, event, greenpool, greenthread, hubs, lock, queue, semaphore, timeout  # noqa: E402
 from ._core import CrossThreadError, DeadlockError  # noqa: E402
 from .event import Event  # noqa: E402
 from .greenpool import GreenPile, GreenPool  # noqa: E402
@@ -85,6 +85,7 @@ __all__ = [
     "connect",
     "convenience",
     "corolocal",
+    "debug",
     "event",
     "get_hub",
     "getcurrent",

@@ -25,7 +25,7 @@ from _thread import _local
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
@@ -85,7 +85,15 @@ class VirtualClock(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class HubStatistics:
-    """A snapshot of one hub's load."""
+    """A snapshot of one hub's load.
+
+    Times are wall-clock seconds (``time.monotonic``, never the virtual test
+    clock). ``poll_time`` is time spent asleep in the poller waiting for I/O
+    or a timer; everything else since the hub was created counts as
+    ``run_time``. ``longest_pass`` is the longest pass of the loop so far, the
+    one in progress included (callbacks plus the green threads it resumed,
+    idle polling excluded): how long I/O went unlooked at.
+    """
 
     ready: int
     timers: int
@@ -94,6 +102,24 @@ class HubStatistics:
     green_threads: int
     switches: int
     passes: int
+    uptime: float = 0.0
+    poll_time: float = 0.0
+    longest_pass: float = 0.0
+
+    @property
+    def run_time(self) -> float:
+        """Seconds the hub's thread spent not asleep in the poller."""
+        return max(0.0, self.uptime - self.poll_time)
+
+    @property
+    def switches_per_second(self) -> float:
+        """Green threads resumed per second, averaged over the hub's life."""
+        return self.switches / self.uptime if self.uptime > 0 else 0.0
+
+    def switches_per_second_since(self, earlier: HubStatistics) -> float:
+        """Green threads resumed per second between ``earlier`` (a snapshot of the same hub) and this one."""
+        elapsed = self.uptime - earlier.uptime
+        return (self.switches - earlier.switches) / elapsed if elapsed > 0 else 0.0
 
 
 class Task:
@@ -173,6 +199,11 @@ def current() -> Any:
 class Hub(FdWaits, Wakeup):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
+    # Called with every new hub when set: greenlane.debug sets it so that
+    # GREENLANE_MAX_BLOCKING_TIME reaches hubs it never saw (a process-wide
+    # debug toggle, see docs/design.md). Checked once per hub, never per pass.
+    on_new_hub: ClassVar[Callable[[Hub], object] | None] = None
+
     def __init__(self, poller: str | None = None) -> None:
         self._ident = _stdlib.get_ident()
         # Records of green threads to resume (see Parked.resume).
@@ -192,8 +223,15 @@ class Hub(FdWaits, Wakeup):
         self._polling = False
         self._idle: list[_Worker] = []
         self._tasks_alive = 0
+        # Read (never written) by greenlane.debug's blocking detector from its own
+        # thread: unchanged counters while not _polling mean nobody switched.
         self._switches = 0
         self._passes = 0
+        # Wall-clock accounting (statistics(); a parked record's ``since``).
+        self._created = _stdlib.monotonic()
+        self._pass_start = self._created
+        self._poll_time = 0.0
+        self._longest_pass = 0.0
         self._virtual: VirtualClock | None = None
         self.clock: Callable[[], float] = _stdlib.monotonic
         root = _getcurrent()
@@ -206,6 +244,8 @@ class Hub(FdWaits, Wakeup):
         self._signal_fd_set = False
         self._closed = False
         self._open_wakeup()
+        if Hub.on_new_hub is not None:
+            Hub.on_new_hub(self)
 
     # -- scheduling -------------------------------------------------------
 
@@ -239,7 +279,7 @@ class Hub(FdWaits, Wakeup):
         self._xthread.append((callback, args))
         if self._polling:
             try:
-                _stdlib.os_write(self._wakeup_w, b"\0")
+                os.write(self._wakeup_w, b"\0")
             except BlockingIOError:  # pipe full: a wake-up is already pending
                 pass
 
@@ -279,6 +319,7 @@ class Hub(FdWaits, Wakeup):
 
     def _switch_out(self, rec: Parked) -> Any:
         """Leave the current (parking) thread; return what it is resumed with."""
+        rec.since = self._pass_start  # a time the hub already has: no clock read per park
         try:
             ready = self._ready
             if self._budget > 0:
@@ -404,9 +445,16 @@ class Hub(FdWaits, Wakeup):
         ready, calls = self._ready, self._calls
         next_resume, next_call = ready.popleft, calls.popleft
         timers = self._timers
+        monotonic = _stdlib.monotonic
+        self._pass_start = monotonic()
         while True:
             try:
                 while True:
+                    # 0. The pass that just ended: one clock read per pass (it also
+                    #    serves step 2), for statistics() and parked records' ``since``.
+                    now = monotonic()
+                    if now > self._pass_start + self._longest_pass:  # (max() costs a call)
+                        self._longest_pass = now - self._pass_start
                     self._passes += 1
                     # 1. Poll I/O: without waiting if something is ready, else until the next timer.
                     if ready or calls:
@@ -416,9 +464,14 @@ class Hub(FdWaits, Wakeup):
                             self._drain_xthread()
                     else:
                         self._poll(self._idle_timeout())
+                        now = monotonic()
+                    self._pass_start = now
                     # 2. Fire due timers (their callbacks only mark threads ready).
-                    if timers._heap and timers._heap[0] <= self.clock():
-                        timers.run_due(self.clock())
+                    if timers._heap:
+                        if self._virtual is not None:
+                            now = self.clock()
+                        if timers._heap[0] <= now:
+                            timers.run_due(now)
                     # 3. Run the queued callbacks (spawns, cross-thread calls, call_soon).
                     if calls:
                         for _ in range(len(calls)):
@@ -469,10 +522,13 @@ class Hub(FdWaits, Wakeup):
             if self._xthread:
                 timeout = 0.0
         try:
-            if self._virtual is not None and timeout != 0.0:
+            if timeout != 0.0:  # about to sleep: two clock reads are nothing next to it
                 start = _stdlib.monotonic()
                 events = self._poller.poll(timeout)
-                self._virtual.advance(_stdlib.monotonic() - start)
+                slept = _stdlib.monotonic() - start
+                self._poll_time += slept
+                if self._virtual is not None:
+                    self._virtual.advance(slept)
             else:
                 events = self._poller.poll(timeout)
         finally:
@@ -536,7 +592,11 @@ class Hub(FdWaits, Wakeup):
     # -- introspection ----------------------------------------------------
 
     def statistics(self) -> HubStatistics:
-        """A snapshot of this hub's queues and counters."""
+        """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
+        now = _stdlib.monotonic()
+        longest = self._longest_pass
+        if self._passes and not self._polling and now - self._pass_start > longest:
+            longest = now - self._pass_start  # the pass in progress (the caller runs inside it)
         return HubStatistics(
             ready=len(self._ready) + len(self._calls),
             timers=len(self._timers),
@@ -545,6 +605,9 @@ class Hub(FdWaits, Wakeup):
             green_threads=self._tasks_alive,
             switches=self._switches,
             passes=self._passes,
+            uptime=now - self._created,
+            poll_time=self._poll_time,
+            longest_pass=longest,
         )
 
     def get_readers(self) -> list[Parked]:

@@ -73,6 +73,7 @@ class Parked:
         "queue",
         "reason",
         "resume",
+        "since",
         "spare",
         "state",
         "switch",
@@ -91,6 +92,7 @@ class Parked:
         self.args = (self,)  # the timer callback's arguments, built once
         self.state = RUNNING
         self.reason = ""
+        self.since = 0.0  # the hub's pass-start time (monotonic) when it last parked
         self.queue: deque[Parked] | None = None
         self.on_abandon: Callable[[Any], object] | None = None
         self.pending: BaseException | None = None

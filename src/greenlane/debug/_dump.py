@@ -1,0 +1,308 @@
+"""The green-thread dump: every live green thread of a hub, what it waits on, and its stack.
+
+The hub keeps no list of its green threads (a list would cost on every spawn
+and exit), so the dump finds them the way gevent's ``format_run_info`` does:
+by walking the garbage collector's objects for greenlets whose parking record
+belongs to the hub. That is slow (milliseconds per 100k objects) and fine for
+a dump; nothing here runs unless asked.
+
+What a green thread waits on comes from its ``Parked`` record: the park
+``reason`` (``"event"``, ``"queue get"``, ``"fd 7"``, ``"tpool"``...), the fd
+it watches, its timer's deadline, and ``since``, the hub's pass-start time
+when it parked (the hub reads the clock once per pass, never per park, so
+"for how long" is exact to within the pass it parked in).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import traceback
+import weakref
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any, Final
+
+from greenlet import getcurrent, greenlet
+
+from .._core import READ, WRITE, Hub, Parked, Task, _stdlib
+from .._core._hub import _Worker
+from .._core._parking import ABORTED, PARKED, RUNNING, TIMED_OUT_STATE, WOKEN
+from .._core._timers import ARGS, CALLBACK, WHEN
+
+__all__ = [
+    "StackedCallback",
+    "format_hub",
+    "format_hub_listeners",
+    "format_hub_timers",
+    "format_stack",
+    "format_threads_info",
+    "green_threads",
+    "spawn_stacks",
+]
+
+_PACKAGE: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Frames of these files at the top of a parked stack are the parking machinery...
+_INNER_NOISE: Final = (os.path.join(_PACKAGE, "_core", ""), os.path.join(_PACKAGE, "debug", ""))
+# ...and at its bottom the worker loop and the task wrapper that called the user's function.
+_OUTER_NOISE: Final = (os.path.join(_PACKAGE, "_core", ""), os.path.join(_PACKAGE, "greenthread.py"))
+
+# Timers listed before "... and N more": a dump must stay readable with 100k sleepers.
+MAX_TIMERS_SHOWN: Final = 50
+# Frames kept of a recorded spawn or timer-creation stack.
+RECORDED_STACK_LIMIT: Final = 12
+
+# Where each task was spawned, when spawn stacks are recorded (greenlane.debug.spawn_stacks).
+spawn_stacks: weakref.WeakKeyDictionary[Task, traceback.StackSummary] = weakref.WeakKeyDictionary()
+
+
+class StackedCallback:
+    """A timer callback that remembers where its timer was set (``hub_timer_stacks``)."""
+
+    __slots__ = ("callback", "stack")
+
+    def __init__(self, callback: Callable[..., Any], stack: traceback.StackSummary) -> None:
+        self.callback = callback
+        self.stack = stack
+
+    def __call__(self, *args: Any) -> Any:
+        return self.callback(*args)
+
+    def __repr__(self) -> str:
+        return f"<StackedCallback {_callable_name(self.callback)}>"
+
+
+def record_stack(skip: int) -> traceback.StackSummary:
+    """The caller's stack, innermost greenlane frames left out; source lines read only when shown."""
+    frame: FrameType | None = sys._getframe(skip + 1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    stack = traceback.StackSummary.extract(
+        traceback.walk_stack(frame), limit=RECORDED_STACK_LIMIT, lookup_lines=False
+    )
+    stack.reverse()  # walked innermost first; shown outermost first, as tracebacks are
+    return stack
+
+
+def trimmed_stack(frame: FrameType, limit: int | None = None) -> traceback.StackSummary:
+    """``frame``'s stack, outermost first, without greenlane's parking and worker frames."""
+    stack = traceback.extract_stack(frame, limit=limit)
+    while len(stack) > 1 and stack[-1].filename.startswith(_INNER_NOISE):
+        stack.pop()
+    start = 0
+    while start < len(stack) - 1 and stack[start].filename.startswith(_OUTER_NOISE):
+        start += 1
+    return traceback.StackSummary.from_list(stack[start:])
+
+
+def format_stack(frame: FrameType | None, indent: str = "  ") -> str:
+    """``trimmed_stack(frame)`` as text, each line indented by ``indent``."""
+    if frame is None:
+        return f"{indent}  (no Python frame)\n"
+    return _indent(trimmed_stack(frame).format(), indent)
+
+
+def _indent(lines: Iterable[str], indent: str) -> str:
+    return "".join(indent + line.replace("\n", "\n" + indent).rstrip(" ") for line in lines)
+
+
+def _callable_name(fn: object) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+def green_threads(hub: Hub) -> list[greenlet]:
+    """The live greenlets of ``hub``'s thread: its main one first, then every started green thread."""
+    found: list[greenlet] = [hub._root]
+    for obj in gc.get_objects():
+        if not isinstance(obj, greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
+            continue
+        if isinstance(obj, _Worker):
+            if obj.task is None or obj.rec.hub is not hub:  # idle, or another hub's
+                continue
+        else:
+            rec: Parked | None = getattr(obj, "rec", None)
+            if rec is not None:
+                if rec.hub is not hub:
+                    continue
+            elif not obj or _root_of(obj) is not hub._root or _is_a_hub(obj):
+                continue  # not started, another thread's, or an old hub of this thread
+        found.append(obj)
+    return found
+
+
+def _is_a_hub(glet: greenlet) -> bool:
+    frame = glet.gr_frame
+    while frame is not None and frame.f_back is not None:
+        frame = frame.f_back
+    return frame is not None and frame.f_code is Hub._run.__code__
+
+
+def _root_of(glet: greenlet) -> greenlet:
+    while glet.parent is not None:
+        glet = glet.parent
+    return glet
+
+
+def name_of(glet: greenlet, hub: Hub) -> str:
+    """How a dump names a green thread: its ``GreenThread`` (or spawn_n task), else what it is."""
+    if glet is hub._root:
+        return "main green thread"
+    if glet is hub.greenlet:
+        return "the hub"
+    task = getattr(glet, "task", None)
+    return repr(task) if task is not None else repr(glet)
+
+
+def state_of(glet: greenlet, hub: Hub, now: float, current: greenlet) -> str:
+    """One line: running, ready, or waiting on what, since when, until when."""
+    if glet is current:
+        return "running (it is taking this dump)"
+    rec: Parked | None = getattr(glet, "rec", None)
+    if rec is None or rec.hub is not hub:
+        return "suspended outside the hub (a raw greenlet switch)"
+    if rec.state == PARKED:
+        parts = [f"waiting on {rec.reason or 'something'}"]
+        if rec.fd >= 0 and f"fd {rec.fd}" not in rec.reason:
+            how = "/".join(k for k, bit in (("read", READ), ("write", WRITE)) if rec.events & bit)
+            parts.append(f"(fd {rec.fd}, {how})")
+        if rec.since:
+            parts.append(f"for {max(0.0, now - rec.since):.3f} s")
+        if rec.timer is not None and rec.timer[WHEN] is not None:
+            parts.append(f"(times out in {rec.timer[WHEN] - hub.clock():.3f} s)")
+        return " ".join(parts)
+    if rec.state == WOKEN:
+        return "ready (resumes on the hub's next pass)" if rec.pending is None else (
+            f"ready, being killed with {type(rec.pending).__name__}"
+        )
+    if rec.state == TIMED_OUT_STATE:
+        return f"ready (its wait on {rec.reason} timed out)"
+    if rec.state == ABORTED:
+        return f"ready, being killed with {type(rec.value).__name__}"
+    assert rec.state == RUNNING
+    return "suspended outside the hub (a raw greenlet switch)"
+
+
+def _order(glet: greenlet, current: greenlet) -> tuple[int, float]:
+    if glet is current:
+        return (0, 0.0)
+    rec: Parked | None = getattr(glet, "rec", None)
+    if rec is None or rec.state == RUNNING:
+        return (3, 0.0)
+    if rec.state == PARKED:
+        return (2, rec.since)  # longest waiting first
+    return (1, 0.0)
+
+
+def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
+    """The whole dump of ``hub`` (see ``greenlane.debug.format_greenthreads``)."""
+    now = _stdlib.monotonic()
+    current = getcurrent()
+    stats = hub.statistics()
+    out = [
+        f"greenlane hub of thread {hub._ident} ({hub.poller_name}): {stats.green_threads} green "
+        f"threads, {stats.ready} ready, {stats.timers} timers, {stats.readers} readers, "
+        f"{stats.writers} writers\n",
+        f"  up {stats.uptime:.3f} s: polling {stats.poll_time:.3f} s, running {stats.run_time:.3f} s; "
+        f"longest pass {stats.longest_pass * 1000:.3f} ms; {stats.switches} switches "
+        f"({stats.switches_per_second:.0f}/s) in {stats.passes} passes\n",
+    ]
+    threads = sorted(green_threads(hub), key=lambda g: _order(g, current))
+    if current is hub.greenlet:
+        threads.insert(0, current)
+    for glet in threads:
+        out.append(f"\n{name_of(glet, hub)}: {state_of(glet, hub, now, current)}\n")
+        here = frame if glet is current else glet.gr_frame
+        if glet is current and here is None:
+            here = sys._getframe(1)
+        out.append(format_stack(here))
+        task = getattr(glet, "task", None)
+        spawned = spawn_stacks.get(task) if task is not None else None
+        if spawned is not None:
+            out.append("  spawned at:\n" + _indent(spawned.format(), "  "))
+    queued = [args[0] for cb, args in hub._calls if getattr(cb, "__func__", None) is Hub._start]
+    for task in queued:
+        if task._state == Task.QUEUED:
+            out.append(f"\n{task!r}: queued, not started yet\n")
+            spawned = spawn_stacks.get(task)
+            if spawned is not None:
+                out.append("  spawned at:\n" + _indent(spawned.format(), "  "))
+    out.append("\n" + format_timers(hub))
+    out.append(format_listeners(hub))
+    return "".join(out)
+
+
+def format_timers(hub: Hub) -> str:
+    """The hub's pending timers, earliest first, each with what it will do."""
+    entries = hub._timers.live()
+    out = [f"timers ({len(entries)}):\n"]
+    clock = hub.clock()
+    for entry in entries[:MAX_TIMERS_SHOWN]:
+        out.append(f"  in {entry[WHEN] - clock:.3f} s: {_timer_action(hub, entry[CALLBACK], entry[ARGS])}\n")
+        callback = entry[CALLBACK]
+        if isinstance(callback, StackedCallback):
+            out.append("    set at:\n" + _indent(callback.stack.format(), "    "))
+    if len(entries) > MAX_TIMERS_SHOWN:
+        out.append(f"  ... and {len(entries) - MAX_TIMERS_SHOWN} more\n")
+    return "".join(out)
+
+
+def _timer_action(hub: Hub, callback: Any, args: tuple[Any, ...]) -> str:
+    if isinstance(callback, StackedCallback):
+        callback = callback.callback
+    func = getattr(callback, "__func__", None)
+    if func is Hub._expire and args and isinstance(args[0], Parked):
+        rec = args[0]
+        return f"timeout of {name_of(rec.glet, hub)} waiting on {rec.reason}"
+    if func is Hub.start_task and args:
+        return f"start {args[0]!r}"
+    shown = ", ".join(_short_repr(a) for a in args)
+    return f"{_callable_name(callback)}({shown})"
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken repr must not break the dump
+        text = f"<repr failed: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def format_listeners(hub: Hub) -> str:
+    """The green threads waiting on fds: readers, then writers."""
+    now = _stdlib.monotonic()
+    out = []
+    for title, table in (("readers", hub._readers), ("writers", hub._writers)):
+        out.append(f"{title} ({len(table)}):\n")
+        for fd, rec in sorted(table.items()):
+            waited = f" for {max(0.0, now - rec.since):.3f} s" if rec.since else ""
+            out.append(f"  fd {fd}: {name_of(rec.glet, hub)}, waiting on {rec.reason}{waited}\n")
+    return "".join(out)
+
+
+def format_hub_listeners(hub: Hub) -> str:
+    """eventlet's ``format_hub_listeners``: the fd waits of ``hub``."""
+    return format_listeners(hub)
+
+
+def format_hub_timers(hub: Hub) -> str:
+    """eventlet's ``format_hub_timers``: the pending timers of ``hub``."""
+    return format_timers(hub)
+
+
+def format_threads_info() -> str:
+    """Every native thread of the process with its current stack (eventlet's ``format_threads_info``)."""
+    names: dict[int, str] = {}
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        for thread in threading.enumerate():
+            if thread.ident is not None:
+                names[thread.ident] = thread.name
+    out = []
+    me = _stdlib.get_ident()
+    for ident, frame in sys._current_frames().items():
+        label = names.get(ident, "(not started by threading)")
+        mine = " (this thread)" if ident == me else ""
+        out.append(f"thread {ident} {label}{mine}:\n")
+        out.append(format_stack(frame if ident != me else sys._getframe(1)))
+    return "".join(out)
