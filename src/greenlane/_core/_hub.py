@@ -279,7 +279,7 @@ class Hub(FdWaits, Wakeup):
         self._xthread.append((callback, args))
         if self._polling:
             try:
-                os.write(self._wakeup_w, b"\0")
+                _stdlib.os_write(self._wakeup_w, b"\0")
             except BlockingIOError:  # pipe full: a wake-up is already pending
                 pass
 
