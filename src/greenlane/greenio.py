@@ -48,6 +48,14 @@ class GreenFileIO(io.RawIOBase):
         """True if opened for writing."""
         return self._writable
 
+    def seekable(self) -> bool:
+        """True for a regular file (a pipe, FIFO or tty cannot seek)."""
+        return _seekable(self.fileno())
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        """Move the file position (``tell()`` is ``seek(0, SEEK_CUR)``); the new position."""
+        return os.lseek(self.fileno(), offset, whence)
+
     def isatty(self) -> bool:
         """True for a terminal."""
         return os.isatty(self.fileno())
@@ -96,8 +104,7 @@ def GreenPipe(f: int | str | IO[Any], mode: str = "r", bufsize: int = -1) -> IO[
     unbuffered, binary only).
     """
     if isinstance(f, str):
-        flags = os.O_RDWR if "+" in mode else os.O_WRONLY if "w" in mode or "a" in mode else os.O_RDONLY
-        fd = os.open(f, flags)
+        fd = os.open(f, _open_flags(mode), 0o666)
     elif isinstance(f, int):
         fd = f
     else:
@@ -118,6 +125,18 @@ def GreenPipe(f: int | str | IO[Any], mode: str = "r", bufsize: int = -1) -> IO[
     if "b" in mode:
         return buffered  # type: ignore[return-value]
     return io.TextIOWrapper(buffered, line_buffering=bufsize == 1)  # type: ignore[type-var]
+
+
+def _open_flags(mode: str) -> int:
+    """``os.open`` flags meaning what ``open()``'s ``mode`` does ("w" creates and truncates, "a" appends)."""
+    flags = os.O_RDWR if "+" in mode else os.O_RDONLY if "r" in mode else os.O_WRONLY
+    if "w" in mode:
+        flags |= os.O_CREAT | os.O_TRUNC
+    elif "a" in mode:
+        flags |= os.O_CREAT | os.O_APPEND
+    elif "x" in mode:
+        flags |= os.O_CREAT | os.O_EXCL
+    return flags
 
 
 def _seekable(fd: int) -> bool:
