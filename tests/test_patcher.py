@@ -44,7 +44,7 @@ def patched_after(call: str) -> set[str]:
     return set(eval(proc.stdout.strip().splitlines()[-1]))
 
 
-DEFAULT = {"os", "select", "socket", "thread", "time", "subprocess", "psycopg"}
+DEFAULT = {"os", "select", "socket", "thread", "time", "subprocess"}  # psycopg: accepted, not patched
 
 
 @pytest.mark.parametrize(
@@ -164,7 +164,13 @@ def test_late_patch_warns_naming_what_it_cannot_fix() -> None:
         """
         import sys, threading, types, warnings, time
         fake = types.ModuleType("urllib3"); sys.modules["urllib3"] = fake
-        mylib = types.ModuleType("mylib"); mylib.LOCK = threading.Lock(); sys.modules["mylib"] = mylib
+        mylib = types.ModuleType("mylib"); sys.modules["mylib"] = mylib
+        exec("import threading; LOCK = threading.Lock(); HELD = threading.Lock()", vars(mylib))
+        mylib.HELD.acquire()
+        def make_closure():
+            in_closure = threading.Lock()
+            return lambda: in_closure
+        uses_closure = make_closure()
         stop = threading.Event()
         t = threading.Thread(target=stop.wait, name="early-bird", daemon=True); t.start()
         rlock = threading.RLock()
@@ -175,13 +181,15 @@ def test_late_patch_warns_naming_what_it_cannot_fix() -> None:
             import greenlane
             greenlane.monkey_patch()
         text = " ".join(str(w.message) for w in caught)
-        for needle in ("early-bird", "urllib3", "mylib.LOCK"):
+        for needle in ("early-bird", "urllib3", "mylib.HELD"):
             assert needle in text, (needle, text)
-        from greenlane.green.thread import RLock
+        assert "mylib.LOCK" not in text, text
+        from greenlane.green.thread import LockType, RLock
+        assert isinstance(mylib.LOCK, LockType) and not isinstance(mylib.HELD, LockType)
+        assert not isinstance(uses_closure(), LockType)  # a closure cell cannot be rewritten
         assert isinstance(h.lock, RLock), h.lock
         assert isinstance(rlock, RLock), rlock  # module globals are rewritten too
         import concurrent.futures.thread as cft
-        from greenlane.green.thread import LockType
         assert isinstance(cft._global_shutdown_lock, LockType)
         stop.set()
         print("pass")

@@ -25,17 +25,17 @@ real locks).
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import sys
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any, Final
 
-from ._core._stdlib import monotonic as _os_clock
+from . import _upgrade
+from ._upgrade import MonkeyPatchWarning
 from .green._copies import load_copy, namespace
 
 __all__ = [
@@ -76,21 +76,11 @@ _ALIASES: Final = {"__builtin__": "builtins"}
 # stdlib module -> {name: the value patching replaced (_MISSING: it had none)}.
 _saved: dict[str, dict[str, Any]] = {}
 _patched_keywords: set[str] = set()
+_declined: set[str] = set()  # unsupported keywords already warned about
 _MISSING: Any = object()
 _originals: dict[str, ModuleType] = {}
-_lock = threading.RLock()  # taken before patching: stays a real lock (never upgraded, see _upgrade_rlocks)
+_lock = threading.RLock()  # greenlane's own: stays a real lock (see _upgrade)
 
-# How long patching waits, in all, for OS threads to let go of locks it upgrades:
-# a thread logging holds a handler's lock for microseconds; one holding it longer keeps it.
-HELD_LOCK_PATIENCE: Final = 1.0
-
-# Module-level plain locks in the stdlib that are held across a thread start
-# (so across a green switch) and are safe to replace while unlocked.
-_KNOWN_LOCKS: Final = (("concurrent.futures.thread", "_global_shutdown_lock"),)
-
-
-class MonkeyPatchWarning(RuntimeWarning):
-    """Something made before ``monkey_patch()`` could not be made green."""
 
 
 def monkey_patch(**on: bool | None) -> None:
@@ -119,18 +109,18 @@ def monkey_patch(**on: bool | None) -> None:
     ]
     with _lock:
         for key in wanted:
-            if key in _patched_keywords:
+            if key in _patched_keywords or key in _declined:
                 continue
             if key in UNSUPPORTED:
-                _patched_keywords.add(key)
+                _declined.add(key)
                 _unsupported(key, explicit=on.get(key) is True)
                 continue
-            before = _thread_state() if key == "thread" else None
+            before = _upgrade.snapshot() if key == "thread" else None
             for stdlib_name, green_name in KEYWORD_MODULES[key]:
                 _patch_module(stdlib_name, green_name)
             _patched_keywords.add(key)
             if before is not None:
-                _after_thread_patch(before)
+                _upgrade.after_thread_patch(before, original("_thread"))
 
 
 def _unsupported(key: str, explicit: bool) -> None:
@@ -314,148 +304,3 @@ def inject(module_name: str, new_globals: dict[str, Any] | None, *additional_mod
     if new_globals is not None:
         new_globals.update({k: v for k, v in vars(copy).items() if not k.startswith("__")})
     return copy
-
-
-# -- what existed before the thread keyword --------------------------------
-
-
-def _thread_state() -> dict[str, Any]:
-    return {
-        "threads": [t for t in threading.enumerate() if t is not threading.main_thread()],
-        "urllib3": "urllib3" in sys.modules,
-    }
-
-
-def _after_thread_patch(before: dict[str, Any]) -> None:
-    problems: list[str] = []
-    threads: list[threading.Thread] = before["threads"]
-    if threads:
-        names = ", ".join(repr(t.name) for t in threads[:10])
-        problems.append(
-            f"{len(threads)} OS thread(s) started before patching keep running as OS threads: {names}"
-        )
-    if before["urllib3"]:
-        problems.append(
-            "urllib3 was imported before patching: its connection pools made before now use real "
-            "locks; call greenlane.monkey_patch() before importing it"
-        )
-    upgraded, stuck = _upgrade_rlocks()
-    replaced, held = _replace_known_locks()
-    _regreen_logging()
-    log.debug("upgraded %d RLocks and %d module-level locks", upgraded, replaced)
-    if stuck:
-        problems.append(f"{stuck} re-entrant lock(s) held or shared when patching stay real locks")
-    problems.extend(held)
-    problems.extend(_foreign_module_locks())
-    if problems:
-        warnings.warn(
-            "greenlane.monkey_patch() came late: " + "; ".join(problems), MonkeyPatchWarning, stacklevel=4
-        )
-
-
-def _is_ours(holder: object) -> bool:
-    """True for dicts and objects of greenlane itself and of the modules that must keep real locks."""
-    module = holder.get("__name__") if isinstance(holder, dict) else type(holder).__module__
-    return isinstance(module, str) and (
-        module.startswith(("greenlane", "importlib", "_frozen_importlib"))
-        or module in ("threading", "_thread", "concurrent.futures.thread")
-    )
-
-
-def _upgrade_rlocks() -> tuple[int, int]:
-    """Swap every real ``RLock`` for a green one where all references to it can be rewritten.
-
-    Returns (upgraded, left alone). A lock held by another OS thread, or
-    referred to by something other than a dict or an object's attributes
-    (a bound method, a closure, a list), is left alone.
-    """
-    from .green.thread import RLock as GreenRLock
-
-    real_type = type(original("_thread").RLock())
-    gc.collect()
-    found = [obj for obj in gc.get_objects() if type(obj) is real_type]
-    upgraded = stuck = 0
-    deadline = _os_clock() + HELD_LOCK_PATIENCE
-    for old in found:
-        referrers = [r for r in gc.get_referrers(old) if r is not found]
-        if not referrers or any(_is_ours(r) for r in referrers):
-            continue
-        if not all(isinstance(r, dict) or hasattr(r, "__dict__") for r in referrers):
-            stuck += 1
-            continue
-        count = old._recursion_count() if old._is_owned() else 0
-        if not count and not _take(old, deadline):  # held by another OS thread throughout
-            stuck += 1
-            continue
-        new = GreenRLock()
-        for _ in range(count):
-            new.acquire()
-        for holder in referrers:
-            space = holder if isinstance(holder, dict) else vars(holder)
-            for key, value in list(space.items()):
-                if value is old:
-                    space[key] = new
-        if not count:
-            old.release()
-        upgraded += 1
-    del found
-    return upgraded, stuck
-
-
-def _take(lock: Any, deadline: float) -> bool:
-    """Acquire a real lock another OS thread may hold for a moment (logging from it, say)."""
-    return bool(lock.acquire(True, max(0.0, deadline - _os_clock())))
-
-
-def _replace_known_locks() -> tuple[int, list[str]]:
-    from .green.thread import allocate_lock
-
-    replaced = 0
-    held: list[str] = []
-    for module_name, attr in _KNOWN_LOCKS:
-        module = sys.modules.get(module_name)
-        if module is None:
-            continue
-        lock = getattr(module, attr, None)
-        if lock is None or isinstance(lock, type(allocate_lock())):
-            continue
-        if lock.locked():
-            held.append(f"{module_name}.{attr} is held and stays a real lock")
-            continue
-        setattr(module, attr, allocate_lock())
-        replaced += 1
-    return replaced, held
-
-
-def _regreen_logging() -> None:
-    """Give every ``logging`` handler that still has a real lock a green one (re-registered for fork)."""
-    mod = sys.modules.get("logging")
-    if mod is None:
-        return
-    from .green.thread import RLock as GreenRLock
-
-    deadline = _os_clock() + HELD_LOCK_PATIENCE
-    for ref in list(getattr(mod, "_handlerList", ())):
-        handler = ref()
-        if handler is None or isinstance(handler.lock, GreenRLock) or handler.lock is None:
-            continue
-        old = handler.lock
-        if _take(old, deadline):
-            handler.createLock()
-            old.release()
-
-
-def _foreign_module_locks() -> Iterable[str]:
-    """Name plain locks held at module level by non-stdlib modules: they stay real."""
-    real_lock = type(original("_thread").allocate_lock())
-    names: list[str] = []
-    for module_name, module in list(sys.modules.items()):
-        top = module_name.partition(".")[0]
-        if module is None or top in sys.stdlib_module_names or top in ("greenlane", "greenlet", "_pytest"):
-            continue
-        for attr, value in list(getattr(module, "__dict__", {}).items()):
-            if type(value) is real_lock:
-                names.append(f"{module_name}.{attr}")
-    if names:
-        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
-        yield f"module-level lock(s) created before patching stay real locks: {shown}"

@@ -1,0 +1,28 @@
+"""current_thread() in green threads threading did not start: the _DummyThread registry stays small."""
+import _thread
+
+from _runtime import check, patch
+
+patch()
+import threading  # noqa: E402
+import time  # noqa: E402
+
+names: list[str] = []
+
+
+def body() -> None:
+    names.append(threading.current_thread().name)
+
+
+for _ in range(2000):
+    _thread.start_new_thread(body, ())
+deadline = time.monotonic() + 30
+while len(names) < 2000 and time.monotonic() < deadline:
+    time.sleep(0.01)
+time.sleep(0.1)
+import gc  # noqa: E402
+
+gc.collect()
+check(len(names) == 2000, f"all ran ({len(names)})")
+check(len(threading.enumerate()) < 100, f"dummy threads forgotten: {len(threading.enumerate())} registered")
+print("pass")
