@@ -28,6 +28,7 @@ from greenlane import tpool
 from greenlane._core._hub import _tls
 from greenlane.green import socket as gsocket
 from greenlane.hubs import IOClosed, get_hub
+from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
 HANG_GUARD = 10.0
@@ -939,6 +940,36 @@ def test_collected_socket_leaves_no_stale_registration() -> None:
         os.fstat(fd)  # closed by the collection
     a.close()
     _assert_reused_fd_works(fd)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the select hub reports an fd past FD_SETSIZE as errored on every pass: its waiter spins "
+    "until its timeout and every other fd waiter starves (SelectPoller.register could refuse it)",
+)
+def test_select_hub_refuses_an_fd_past_fd_setsize_clearly() -> None:
+    result = run_script(
+        """
+        import os, time, greenlane
+        from greenlane.green import socket as gsocket
+        a, b = gsocket.socketpair()
+        os.dup2(b.fileno(), 1500)  # past select()'s FD_SETSIZE of 1024
+        high = gsocket.socket(fileno=1500)
+        high.settimeout(0.5)
+        low_a, low_b = gsocket.socketpair()
+        low = greenlane.spawn(low_b.recv, 10)
+        greenlane.spawn_after(0.05, low_a.sendall, b"low")
+        try:
+            high.recv(10)
+        except TimeoutError:
+            print("timed out after spinning; low reader done:", low.dead)
+        except (ValueError, OSError) as exc:
+            assert low.wait() == b"low"
+            print("pass")
+        """,
+        env={"GREENLANE_HUB": "select"},
+    )
+    assert result.stdout.strip() == "pass", result.stdout + result.stderr
 
 
 # -- many waits don't cost a registration each -----------------------------
