@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import _thread
+import sys
 import threading
+from typing import Any
 
 import pytest
 
@@ -33,10 +35,21 @@ def test_start_new_thread_checks_its_arguments() -> None:
         gthread.start_new_thread(print, (), [])  # type: ignore[arg-type]
 
 
-def test_a_thread_exception_is_reported_and_system_exit_is_silent(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_thread_exception_is_reported_and_system_exit_is_silent(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def boom() -> None:
         raise ValueError("kaput")
 
+    hooked: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", hooked.append)
+    gthread.start_new_thread(boom, ())
+    greenlane.sleep(0)
+    assert len(hooked) == 1
+    seen: Any = hooked[0]
+    assert isinstance(seen.exc_value, ValueError) and seen.object is boom
+    assert seen.err_msg == "Exception ignored in thread started by"
+    monkeypatch.setattr(sys, "unraisablehook", sys.__unraisablehook__)  # its own report: printed
     gthread.start_new_thread(boom, ())
     gthread.start_new_thread(_thread.exit, ())
     greenlane.sleep(0)

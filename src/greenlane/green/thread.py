@@ -30,6 +30,7 @@ import _thread as _std
 import sys
 import traceback
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Final
 
 from greenlet import getcurrent as _getcurrent
@@ -104,10 +105,12 @@ def _finalizing() -> bool:
 class LockType(_lock.Lock):
     """``_thread.LockType`` for green threads: ``greenlane.lock.Lock``, usable during finalization."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock (see ``greenlane.lock.Lock.acquire``)."""
+        if timeout is not None and timeout > _TIMEOUT_MAX:
+            raise OverflowError("timeout value is too large")
         try:
             return super().acquire(blocking, timeout)
         except RuntimeError:
@@ -127,14 +130,18 @@ class LockType(_lock.Lock):
         """``_thread``'s old name for ``locked``."""
         return self.locked()
 
+    def __repr__(self) -> str:  # the stdlib's shape, so code matching it keeps working
+        state = "locked" if self._locked else "unlocked"
+        return f"<{state} green lock object waiters={len(self._waiters)} at {id(self):#x}>"
 
-def allocate_lock() -> LockType:
-    """A new green lock (``_thread.allocate_lock``)."""
-    return LockType()
 
-
-allocate = allocate_lock
+# A class, not a function: code that keeps ``allocate_lock`` as a class attribute
+# (``locktype = _thread.allocate_lock``) calls it through an instance, which would
+# bind a function as a method; the builtin it replaces never binds either.
+allocate_lock: Final = LockType
+allocate: Final = LockType
 _FINALIZING: Final = object()
+_TIMEOUT_MAX: Final = _std.TIMEOUT_MAX
 
 
 class RLock(_lock.RLock):
@@ -239,7 +246,14 @@ def _set_sentinel() -> LockType:
 
 
 def _report(function: Callable[..., object], exc: BaseException) -> None:
-    """``_thread``'s rule for an exception escaping a thread: print it, and carry on."""
+    """``_thread``'s rule for an exception escaping a thread: ``sys.unraisablehook``, and carry on."""
+    hook = sys.unraisablehook
+    if hook is not sys.__unraisablehook__:  # the default one accepts only its own C argument type
+        hook(SimpleNamespace(
+            exc_type=type(exc), exc_value=exc, exc_traceback=exc.__traceback__,
+            err_msg="Exception ignored in thread started by", object=function,
+        ))
+        return
     try:
         print(f"Exception ignored in thread started by: {function!r}", file=sys.stderr)
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
