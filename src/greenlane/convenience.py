@@ -112,7 +112,12 @@ def serve(
     try:
         while True:
             conn, address = sock.accept()
-            pool.spawn(handle, conn, address).link(finished, conn)
+            try:
+                # Parks while the pool is full; stopped there, no handler owns conn yet.
+                pool.spawn(handle, conn, address).link(finished, conn)
+            except BaseException:
+                conn.close()
+                raise
             del conn
     except StopServe:
         return
