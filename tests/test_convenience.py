@@ -262,6 +262,31 @@ def test_serve_limits_concurrency() -> None:
         server.kill()
 
 
+@pytest.mark.parametrize("stop", ["handler error", "kill"])
+def test_a_connection_waiting_for_a_free_handler_is_closed_when_serve_stops(stop: str) -> None:
+    go = greenlane.Event()
+
+    def handle(conn: gsocket.socket, address: Any) -> None:
+        go.wait()
+        raise ValueError("the only handler fails")
+
+    listener, server = run_server(handle, concurrency=1)
+    with listener, greenlane.connect(listener.getsockname()) as first:
+        greenlane.sleep(0.01)
+        with greenlane.connect(listener.getsockname()) as second:
+            second.settimeout(HANG_GUARD)
+            greenlane.sleep(0.01)  # serve accepted it and waits for the pool
+            if stop == "kill":
+                server.kill()
+                go.send(True)
+            else:
+                go.send(True)
+                with pytest.raises(ValueError, match="the only handler fails"):
+                    server.wait()
+            assert second.recv(1) == b""  # closed, not left open until collected
+            assert first.recv(1) == b""
+
+
 def test_killing_serve_stops_it_and_leaves_the_listener_usable() -> None:
     listener, server = run_server(echo_once)
     with listener:
