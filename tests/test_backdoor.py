@@ -1,0 +1,171 @@
+"""The backdoor: a console per connection over real loopback and Unix sockets, stopped cleanly."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket as std_socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+import greenlane
+from greenlane import backdoor
+from greenlane.green import socket as gsocket
+from greenlane.timeout import Timeout
+
+PROMPT = b">>> "
+# Generous: bounds a hang in a broken build, never times a healthy one.
+READ_TIMEOUT = 10
+
+
+class Client:
+    """A green client that types lines and reads the console's answers up to the next prompt."""
+
+    def __init__(self, sock: gsocket.socket) -> None:
+        self.sock = sock
+        self.banner = self.read_to_prompt()
+
+    def read_to_prompt(self) -> str:
+        data = b""
+        with Timeout(READ_TIMEOUT):
+            while not data.endswith(PROMPT):
+                chunk = self.sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode()
+
+    def run(self, line: str) -> str:
+        """Send ``line``; the console's output before the next prompt."""
+        self.sock.sendall(line.encode() + b"\n")
+        return self.read_to_prompt().removesuffix(PROMPT.decode())
+
+    def read_to_end(self) -> bytes:
+        data = b""
+        with Timeout(READ_TIMEOUT):
+            while chunk := self.sock.recv(4096):
+                data += chunk
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_evaluates_expressions_over_loopback_and_stops_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    stdout, stderr = sys.stdout, sys.stderr
+    given = {"answer": 42}
+    server = backdoor.serve_backdoor(locals=given)
+    try:
+        host, port = server.address
+        assert host == "127.0.0.1" and port > 0
+        client = Client(greenlane.connect(server.address))
+        assert "greenlane backdoor in process" in client.banner
+        assert client.run("answer + 1") == "43\n"
+        printed = client.run("print('to the client'); import sys; sys.stdout")
+        assert printed.startswith("to the client\n<RoutedStream")
+        assert "ZeroDivisionError: division by zero" in client.run("1/0")  # the session survives
+        pasted = "for i in range(2):\n    print(i)\n"
+        assert client.run(pasted) == "... ... 0\n1\n"  # a pasted block: no line lost
+        assert client.run("greenlane") == (
+            'Traceback (most recent call last):\n  File "<backdoor>", line 1, in <module>\n'
+            "NameError: name 'greenlane' is not defined\n"
+        )  # the namespace is the console's own, with a copy of ``locals``
+        assert client.run("import greenlane; greenlane.sleep(0.01); 'slept'") == "'slept'\n"
+        assert client.run("answer = 0") == ""
+        assert server.sessions == 1
+        assert "sessions=1 running>" in repr(server)
+        client.close()
+    finally:
+        server.stop()
+    assert not server.running and repr(server).endswith("sessions=0 stopped>")
+    assert given == {"answer": 42}  # the console worked on a copy
+    assert "to the client" not in capsys.readouterr().out  # printed in the console, not the process
+    assert sys.stdout is stdout and sys.stderr is stderr  # the routing proxies are gone
+    with pytest.raises(ConnectionRefusedError):
+        greenlane.connect(server.address)
+
+
+def test_stop_ends_open_sessions_and_closes_their_connections() -> None:
+    with backdoor.serve_backdoor() as server:
+        clients = [Client(greenlane.connect(server.address)) for _ in range(2)]
+        assert clients[0].run("2 * 21") == "42\n"
+        assert server.sessions == 2
+    for client in clients:
+        assert client.read_to_end() == b""  # the server hung up
+        client.close()
+    assert server.sessions == 0
+
+
+def test_exit_ends_only_the_session_and_leaves_stdin_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    stdin = io.StringIO()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with backdoor.serve_backdoor() as server:
+        client = Client(greenlane.connect(server.address))
+        assert client.run("exit") == "Use exit() or Ctrl-D (end of input) to leave the backdoor\n"
+        client.sock.sendall(b"exit()\n")
+        assert client.read_to_end() == b""
+        client.close()
+        again = Client(greenlane.connect(server.address))  # the server still serves
+        assert again.run("'still here'") == "'still here'\n"
+        again.sock.shutdown(std_socket.SHUT_WR)  # end of input ends the session too
+        assert again.read_to_end() == b"\n"  # the console ends the line, then hangs up
+        again.close()
+    assert not stdin.closed
+
+
+def test_unix_socket_path_owner_only_and_removed_on_stop(tmp_path: Path) -> None:
+    path = str(tmp_path / "backdoor.sock")
+    with backdoor.serve_backdoor(path) as server:
+        assert server.address == path
+        assert stat.S_IMODE(os.stat(path).st_mode) == backdoor.UNIX_SOCKET_MODE
+        client = Client(greenlane.connect(path, family=gsocket.AF_UNIX))
+        assert client.run("6 * 7") == "42\n"
+        client.close()
+    assert not os.path.exists(path)
+
+
+def test_backdoor_server_on_a_listening_socket_until_killed() -> None:
+    sock = greenlane.listen(("127.0.0.1", 0))
+    address = sock.getsockname()
+    server = greenlane.spawn(backdoor.backdoor_server, sock, {"here": "yes"})
+    client = Client(greenlane.connect(address))
+    assert client.run("here") == "'yes'\n"
+    server.kill()
+    assert client.read_to_end() == b""  # its session ended with it
+    client.close()
+    assert sock.fileno() == -1  # the listening socket is closed
+
+
+def test_backdoor_on_one_connection() -> None:
+    ours, theirs = gsocket.socketpair()
+    session = backdoor.backdoor((ours, None), {"x": 1})
+    client = Client(theirs)
+    assert client.run("x += 1; x") == "2\n"
+    client.sock.sendall(b"quit()\n")
+    session.wait()
+    assert ours.fileno() == -1  # closed when the session ended
+    client.close()
+
+
+def test_refuses_a_stdlib_socket() -> None:
+    plain = std_socket.socket()
+    try:
+        with pytest.raises(TypeError, match="green socket"):
+            backdoor.backdoor_server(plain)  # type: ignore[arg-type]
+    finally:
+        plain.close()
+
+
+def test_only_a_non_loopback_address_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="greenlane.backdoor")
+    for host in ("127.0.0.1", "localhost", "::1"):
+        assert backdoor._is_loopback(host)
+    for host in ("0.0.0.0", "10.1.2.3", "::", "example.com"):
+        assert not backdoor._is_loopback(host)
+    with backdoor.serve_backdoor(("localhost", 0)):
+        pass
+    assert caplog.records == []
