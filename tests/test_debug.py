@@ -16,6 +16,7 @@ import pytest
 import greenlane
 from greenlane import debug, tpool
 from greenlane._core import Hub, Task, get_hub
+from greenlane._core._wakers import python_signal_handlers
 from greenlane.event import Event
 from greenlane.greenpool import GreenPool
 from greenlane.lock import Lock
@@ -207,13 +208,14 @@ def test_format_hub_listeners_and_threads_info() -> None:
     assert "in test_format_hub_listeners_and_threads_info" in info
 
 
-def test_install_dump_signal_writes_the_dump() -> None:
+def test_install_dump_signal_writes_the_dump_and_keeps_deadlock_detection() -> None:
     out = io.StringIO()
     event = Event()
     gt = greenlane.spawn(event.wait)
     greenlane.sleep(0)
     previous = debug.install_dump_signal(signal.SIGUSR1, file=out)
     try:
+        assert not python_signal_handlers(_thread.get_ident())  # a dump never wakes anyone
         os.kill(os.getpid(), signal.SIGUSR1)
         greenlane.sleep(0.01)  # the handler runs at the next bytecode boundary at the latest
     finally:

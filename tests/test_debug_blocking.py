@@ -173,3 +173,26 @@ def test_env_var_unset_means_off() -> None:
     )
     assert result.stdout.strip() == "pass", result.stderr
     assert "has not switched" not in result.stderr
+
+
+def test_a_forked_child_watches_its_own_hub() -> None:
+    result = run_script(
+        """
+        import logging, os, time
+        import greenlane
+
+        logging.basicConfig(level=logging.WARNING, format="%(process)d %(message)s")
+        greenlane.sleep(0)  # the parent's hub exists and is watched before the fork
+        pid = os.fork()
+        if pid == 0:
+            def child_stuck():
+                time.sleep(0.3)
+            greenlane.spawn(child_stuck).wait()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        print("pass" if status == 0 else f"child status {status}")
+        """,
+        env={"GREENLANE_MAX_BLOCKING_TIME": "0.1"},
+    )
+    assert result.stdout.strip() == "pass", result.stderr
+    assert "running child_stuck" in result.stderr
