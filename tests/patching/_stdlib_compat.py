@@ -46,6 +46,17 @@ IMPOSSIBLE: Final[dict[str, str]] = {
     "test.test_thread.TestForkInThread": "expects the forking OS thread to be the only one left in the child",
     "test.test_queue.CSimpleQueueTest": "tests the C _queue.SimpleQueue itself (imported afresh): its get "
     "blocks the OS thread",
+    "test.test_threading.ThreadTests.test_various_ops": "green threads share their OS thread's native id",
+    "test.test_threading.ThreadTests.test_PyThreadState_SetAsyncExc": "async exceptions target OS threads",
+    "test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops": (
+        "a green thread cannot run while the main one spins without yielding"
+    ),
+    "test.test_threading.ThreadTests.test_foreign_thread": (
+        "a green thread's _DummyThread is forgotten when it ends (the stdlib keeps one per foreign thread)"
+    ),
+    "test.test_threading.ThreadTests.test_ident_of_no_threading_threads": "as test_foreign_thread",
+    "test.test_threading.MiscTestCase.test__all__": "patched names are greenlane's, not _thread's",
+    "test.test_threading.ThreadTests.test_disallow_instantiation": "the green lock type can be instantiated",
 }
 
 WORKER = r"""

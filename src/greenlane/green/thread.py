@@ -67,6 +67,7 @@ __implements__: Final = tuple(
         "_ThreadHandle",
         "_make_thread_handle",
         "_shutdown",
+        "set_name",
     )
     if hasattr(_std, name)
 )
@@ -74,6 +75,7 @@ __implements__: Final = tuple(
 # The originals (3.13+), captured before patching replaces them in _thread.
 _std_make_thread_handle: Final[Any] = getattr(_std, "_make_thread_handle", None)
 _std_shutdown: Final[Any] = getattr(_std, "_shutdown", None)
+_std_set_name: Final[Any] = getattr(_std, "set_name", None)
 
 # The attribute of a started green thread's handle that holds its sentinels.
 _SENTINELS: Final = "_greenlane_sentinels"
@@ -147,7 +149,7 @@ _TIMEOUT_MAX: Final = _std.TIMEOUT_MAX
 class RLock(_lock.RLock):
     """``_thread.RLock`` for green threads: ``greenlane.lock.RLock``, usable during finalization."""
 
-    __slots__ = ()
+    __slots__ = ("__weakref__",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -182,6 +184,13 @@ class RLock(_lock.RLock):
         except RuntimeError:
             return self._holder is _FINALIZING
 
+    def __repr__(self) -> str:  # the stdlib's shape; the owner is the holding green thread's id
+        holder = self._holder
+        state = "locked" if self._count else "unlocked"
+        owner = 0 if holder is None else id(holder)
+        return (f"<{state} green RLock object owner={owner} count={self._count} "
+                f"waiters={len(self._block._waiters)} at {id(self):#x}>")
+
 
 class _ThreadHandle:
     """What ``threading`` (3.13+) holds to join a thread: green, done when its function returns."""
@@ -215,6 +224,16 @@ class _ThreadHandle:
 
     def __repr__(self) -> str:
         return f"<green _ThreadHandle ident={self.ident} {'done' if self._done else 'running'}>"
+
+
+def set_name(name: str) -> None:
+    """Name the OS thread (3.14+) from its main green thread; other green threads share it, so no-op."""
+    try:
+        root = _getcurrent().parent is None
+    except RuntimeError:
+        root = True
+    if root and _std_set_name is not None:
+        _std_set_name(name)
 
 
 def _make_thread_handle(ident: int) -> Any:

@@ -47,6 +47,8 @@ _start_joinable_thread: Final = _green_thread.start_joinable_thread
 _ThreadHandle: Final = _green_thread._ThreadHandle
 _make_thread_handle: Final = _green_thread._make_thread_handle
 _thread_shutdown: Final = _green_thread._shutdown
+# Python 3.14+
+_set_name: Final = _green_thread.set_name
 
 
 def _forget_dummy(active: dict[int, Any], ident: int, dummy_ref: weakref.ref[Any]) -> None:
@@ -88,6 +90,7 @@ __implements__: Final = tuple(
         "_ThreadHandle",
         "_make_thread_handle",
         "_thread_shutdown",
+        "_set_name",
         "_DummyThread",
     )
     if hasattr(_std, name) or name in ("Lock", "local")
