@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -94,3 +95,20 @@ def test_signal_from_a_native_thread_is_refused_like_the_stdlib() -> None:
     t.start()
     t.join(5)
     assert errors and "main thread" in str(errors[0])
+
+
+def test_an_installed_handler_counts_as_a_waker_for_the_deadlock_check() -> None:
+    event = greenlane.Event()
+    gsignal.signal(signal.SIGUSR1, lambda signum, frame: event.send("signalled"))
+    child = os.fork()  # another process sends the signal: no thread, timer or fd of ours pending
+    if child == 0:
+        time.sleep(0.2)
+        os.kill(os.getppid(), signal.SIGUSR1)
+        os._exit(0)
+    try:
+        assert event.wait() == "signalled"  # no timeout: only the pending signal can end this
+    finally:
+        os.waitpid(child, 0)
+    gsignal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    with pytest.raises(greenlane.DeadlockError):
+        greenlane.Event().wait()  # and without a handler, the same wait is reported at once

@@ -181,6 +181,7 @@ def test_late_patch_warns_naming_what_it_cannot_fix() -> None:
             import greenlane
             greenlane.monkey_patch()
         text = " ".join(str(w.message) for w in caught)
+        assert [w.filename for w in caught] == ["<string>"], [(w.filename, w.lineno) for w in caught]
         for needle in ("early-bird", "urllib3", "mylib.HELD"):
             assert needle in text, (needle, text)
         assert "mylib.LOCK" not in text, text

@@ -76,7 +76,7 @@ def after_thread_patch(before: dict[str, Any], real_thread: ModuleType) -> None:
         problems.append(f"lock(s) created before patching and held or shared stay real locks: {shown}")
     if problems:
         warnings.warn(
-            "greenlane.monkey_patch() came late: " + "; ".join(problems), MonkeyPatchWarning, stacklevel=4
+            "greenlane.monkey_patch() came late: " + "; ".join(problems), MonkeyPatchWarning, stacklevel=3
         )
 
 

@@ -14,13 +14,16 @@ Keywords follow eventlet: with none true, everything is patched except the
 opt-in ones (``builtins``, ``MySQLdb``); with any true, only those. What each
 keyword covers is in ``KEYWORD_MODULES`` (and the migration guide's table).
 
-After the ``thread`` keyword, what was made before patching is dealt with:
-re-entrant locks (``logging``'s among them) are swapped for green ones where
-every reference to them can be rewritten, a few known module-level plain
-locks of the stdlib are replaced, and a warning names what cannot be fixed:
-OS threads already running, plain locks held in other modules, ``urllib3``
-imported (its connection pools hold ``queue.LifoQueue`` objects built on the
-real locks).
+After patching a module, the stdlib modules' own module-level copies of the
+names it replaced are pointed at the green ones (``socketserver`` keeps
+``selectors.PollSelector`` as ``_ServerSelector``, captured at its import).
+
+After the ``thread`` keyword, what was made before patching is dealt with by
+``_upgrade``: real locks (``logging``'s among them) are swapped for green ones
+where every reference to them can be rewritten, and a ``MonkeyPatchWarning``
+names what cannot be fixed: OS threads already running, module-level locks
+that are held or shared, ``urllib3`` imported (its connection pools hold
+``queue.LifoQueue`` objects built on real locks).
 """
 
 from __future__ import annotations
@@ -80,7 +83,6 @@ _declined: set[str] = set()  # unsupported keywords already warned about
 _MISSING: Any = object()
 _originals: dict[str, ModuleType] = {}
 _lock = threading.RLock()  # greenlane's own: stays a real lock (see _upgrade)
-
 
 
 def monkey_patch(**on: bool | None) -> None:
