@@ -79,3 +79,20 @@ def test_reading_a_pipe_parks() -> None:
 
 def test_nothing_patched() -> None:
     assert subprocess.Popen is not gsub.Popen and issubclass(gsub.Popen, subprocess.Popen)
+
+
+def test_timeout_carries_the_partial_output_and_the_with_block_closes_cleanly() -> None:
+    script = "import sys, time; sys.stdout.write('BDFL'); sys.stdout.flush(); time.sleep(30)"
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        gsub.check_output([PY, "-c", script], timeout=0.5)  # run() kills, waits and closes the pipe
+    assert info.value.output == b"BDFL"
+    assert greenlane.get_hub().statistics().readers == 0
+
+
+def test_a_large_buffer_holds_writes_until_close() -> None:
+    proc = gsub.Popen([PY, "-c", "pass"], stdin=gsub.PIPE, bufsize=1 << 20)
+    assert proc.stdin is not None
+    proc.stdin.write(b"x" * 200_000)  # buffered, as with the stdlib: nothing reaches the pipe yet
+    proc.wait()
+    with pytest.raises(BrokenPipeError):
+        proc.stdin.close()

@@ -20,6 +20,7 @@ this one (its exceptions and ``CompletedProcess`` stay the stdlib's).
 from __future__ import annotations
 
 import io
+import os as _os_module
 import subprocess as _std
 from types import ModuleType
 from typing import IO, Any, Final
@@ -31,6 +32,9 @@ from . import os as _green_os
 from ._copies import load_copy
 
 __implements__: Final = ("Popen",)
+
+# How much a draining green thread reads at a time (the stdlib's _communicate reads 32 KiB).
+_CHUNK: Final = 32768
 
 # The stdlib's names that must stay the same objects in the private copy.
 _SHARED: Final = (
@@ -44,23 +48,33 @@ _SHARED: Final = (
 )
 
 
-def _green_file(f: IO[Any] | None, writing: bool) -> IO[Any] | None:
+def _green_file(f: IO[Any] | None, writing: bool, bufsize: int) -> IO[Any] | None:
     """A green file object like ``f`` (a pipe Popen opened) over a duplicate of its fd; ``f`` is closed."""
     if f is None:
         return None
     mode = "wb" if writing else "rb"
+    # Popen's rule: 1 means line buffering (text) and otherwise the default size.
+    size = -1 if bufsize == 1 or bufsize < 0 else bufsize
     if isinstance(f, io.TextIOWrapper):
         green: IO[Any] = io.TextIOWrapper(
-            GreenPipe(f.buffer, mode),
+            GreenPipe(f.buffer, mode, size if size else -1),
             encoding=f.encoding,
             errors=f.errors,
             line_buffering=f.line_buffering,
             write_through=f.write_through,
         )
     else:
-        green = GreenPipe(f, mode, 0 if isinstance(f, io.FileIO) else -1)
+        green = GreenPipe(f, mode, 0 if isinstance(f, io.FileIO) else size)
     f.close()
     return green
+
+
+def _raw(f: IO[Any]) -> Any:
+    """The raw green file under ``f``: reading it never holds a buffer's lock across a wait."""
+    inner: Any = f
+    if isinstance(inner, io.TextIOWrapper):
+        inner = inner.buffer
+    return getattr(inner, "raw", inner)
 
 
 _Io = GreenThread[Any] | None  # a pipe's feeding or draining green thread, if it has a pipe
@@ -72,13 +86,18 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._green_io: tuple[_Io, _Io, _Io] | None = None
         super().__init__(*args, **kwargs)
-        self.stdin = _green_file(self.stdin, writing=True)
-        self.stdout = _green_file(self.stdout, writing=False)
-        self.stderr = _green_file(self.stderr, writing=False)
+        bufsize = kwargs.get("bufsize", args[1] if len(args) > 1 else -1)
+        bufsize = -1 if bufsize is None else bufsize
+        self.stdin = _green_file(self.stdin, True, bufsize)
+        self.stdout = _green_file(self.stdout, False, bufsize)
+        self.stderr = _green_file(self.stderr, False, bufsize)
 
     def _try_wait(self, wait_flags: int) -> tuple[int, int]:
+        waitpid = _os_module.waitpid  # the os module's at call time: patched, or replaced by a test
+        if waitpid is _green_os._waitpid:  # the blocking original: wait the green way instead
+            waitpid = _green_os.waitpid
         try:
-            return _green_os.waitpid(self.pid, wait_flags)
+            return waitpid(self.pid, wait_flags)
         except ChildProcessError:
             # Someone else reaped it (a SIGCHLD handler set to SIG_IGN, another waiter): the stdlib's answer.
             return self.pid, 0
@@ -111,10 +130,11 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         deadline = None if timeout is None else monotonic() + timeout
         if self._green_io is None:
             self._communication_started = True
+            self._green_out: tuple[list[bytes], list[bytes]] = ([], [])
             self._green_io = (
                 spawn(self._feed, input) if self.stdin is not None else None,
-                spawn(self._drain, self.stdout) if self.stdout is not None else None,
-                spawn(self._drain, self.stderr) if self.stderr is not None else None,
+                spawn(self._drain, self.stdout, self._green_out[0]) if self.stdout is not None else None,
+                spawn(self._drain, self.stderr, self._green_out[1]) if self.stderr is not None else None,
             )
         results: list[Any] = []
         for gt in self._green_io:
@@ -124,7 +144,8 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
             try:
                 results.append(gt.result(None if deadline is None else max(0.0, deadline - monotonic())))
             except TimeoutError:
-                raise _std.TimeoutExpired(self.args, timeout or 0.0) from None
+                out, err = (b"".join(chunks) if chunks else None for chunks in self._green_out)
+                raise _std.TimeoutExpired(self.args, timeout or 0.0, output=out, stderr=err) from None
         try:
             self.wait(None if deadline is None else max(0.0, deadline - monotonic()))
         except _std.TimeoutExpired:
@@ -135,9 +156,13 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         stdin = self.stdin
         assert stdin is not None
         try:
+            stdin.flush()  # what the caller wrote before communicate()
             if data:
-                stdin.write(data)
-                stdin.flush()
+                if isinstance(stdin, io.TextIOWrapper):
+                    data = data.encode(stdin.encoding, stdin.errors)
+                raw, view = _raw(stdin), memoryview(data)
+                while view:
+                    view = view[raw.write(view):]
         except BrokenPipeError:
             pass  # the child exited without reading it all, as the stdlib allows
         try:
@@ -145,12 +170,24 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         except BrokenPipeError:
             pass
 
-    @staticmethod
-    def _drain(f: IO[Any]) -> Any:
+    def _drain(self, f: IO[Any], chunks: list[bytes]) -> Any:
+        # Read the raw green file, not the buffered one: the with-block or a
+        # kill may close the pipe while this thread waits, which a buffered
+        # reader would refuse ("reentrant call") instead of ending the read.
+        raw = _raw(f)
         try:
-            return f.read()
-        finally:
+            while chunk := raw.read(_CHUNK):
+                chunks.append(chunk)
+        except (ValueError, OSError):  # closed under us (IOClosed is an OSError)
+            pass
+        data = b"".join(chunks)
+        try:
             f.close()
+        except (ValueError, OSError):
+            pass
+        if isinstance(f, io.TextIOWrapper):
+            return self._translate_newlines(data, f.encoding, f.errors)  # type: ignore[attr-defined]
+        return data
 
 
 _copy: list[ModuleType] = []
