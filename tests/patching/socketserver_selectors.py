@@ -1,4 +1,4 @@
-"""socketserver.ThreadingTCPServer (serve_forever polls with selectors) and http.client, patched."""
+"""socketserver.ThreadingTCPServer (serve_forever polls with selectors), http.client and urllib.request."""
 import socketserver
 
 from _runtime import check, patch
@@ -67,6 +67,10 @@ conn.request("GET", "/x")
 resp = conn.getresponse()
 check(resp.status == 200 and resp.read() == b"hi /x", "http.client GET")
 conn.close()
+import urllib.request  # noqa: E402
+
+with urllib.request.urlopen(f"http://127.0.0.1:{httpd.server_address[1]}/y", timeout=10) as got:
+    check(got.read() == b"hi /y", "urllib.request")
 httpd.shutdown()
 t.join(10)
 httpd.server_close()
