@@ -229,3 +229,28 @@ def test_in_process_suite_has_patched_nothing() -> None:
 
     assert _patched_stdlib() == []
     assert sys.modules["time"].sleep.__module__ == "time"
+
+
+def test_inject_and_import_patched_with_extra_modules() -> None:
+    proc = run_script(
+        """
+        import types, greenlane
+        from greenlane import patcher
+        fake_time = types.ModuleType("time")
+        fake_time.monotonic = lambda: 42.0
+        fake_time.sleep = print
+        ns = {}
+        sched = patcher.inject("sched", ns, ("time", fake_time))
+        assert ns["scheduler"] is sched.scheduler and sched.scheduler().timefunc() == 42.0
+        q = greenlane.import_patched("queue", time=fake_time)
+        assert q.time() == 42.0  # queue's `from time import monotonic as time`
+        import select, sys
+        assert patcher.original("select") is select  # never patched: the module itself
+        greenlane.monkey_patch(select=True)
+        orig = patcher.original("select")
+        assert orig is not select and orig.epoll.__module__ == "select" and select.epoll.__module__ != "select"
+        assert not hasattr(select, "kqueue")
+        print("pass")
+        """
+    )
+    assert proc.stdout.strip() == "pass", proc.stderr
