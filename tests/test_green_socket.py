@@ -559,6 +559,16 @@ def test_sendfile_falls_back_to_send_for_non_files() -> None:
         assert drain(b, 15) == b"not a real file"
 
 
+def test_sendfile_refuses_non_blocking_sockets_as_the_stdlib(tmp_path: Any) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"some data")
+    a, b = gsocket.socketpair()
+    with a, b, open(path, "rb") as f:
+        a.setblocking(False)
+        with pytest.raises(ValueError, match="non-blocking"):
+            a.sendfile(f)
+
+
 def test_sendfile_of_empty_file(tmp_path: Any) -> None:
     path = tmp_path / "empty"
     path.write_bytes(b"")

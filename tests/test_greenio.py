@@ -164,7 +164,7 @@ def test_closing_a_raw_pipe_wakes_its_reader(pipe: tuple[int, int]) -> None:
     gt = greenlane.spawn(reader.read, 10)
     assert_blocked(gt)
     reader.close()
-    with pytest.raises(IOClosed) as info:
+    with pytest.raises(IOClosed) as info, greenlane.Timeout(HANG_GUARD):
         gt.wait()
     assert info.value.errno == errno.EBADF
     stats = get_hub().statistics()
