@@ -34,6 +34,7 @@ class FdWaits:
     _registered: dict[int, int]
     _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
     _wakeup_r: int
+    _pass_start: float
     _ident: int
     _closed: bool
     call_soon_threadsafe: Callable[..., None]
@@ -73,6 +74,7 @@ class FdWaits:
         rec.on_abandon = None
         rec.fd = fd
         rec.events = events
+        rec.since = self._pass_start  # for greenlane.debug's dump (no clock read per wait)
         rec.state = PARKED
         if events & _pollers.READ:
             self._readers[fd] = rec

@@ -319,7 +319,6 @@ class Hub(FdWaits, Wakeup):
 
     def _switch_out(self, rec: Parked) -> Any:
         """Leave the current (parking) thread; return what it is resumed with."""
-        rec.since = self._pass_start  # a time the hub already has: no clock read per park
         try:
             ready = self._ready
             if self._budget > 0:

@@ -139,6 +139,7 @@ def park(
     rec.reason = reason
     rec.queue = queue
     rec.on_abandon = on_abandon
+    rec.since = hub._pass_start  # a time the hub already has: no clock read per park
     rec.state = PARKED
     if queue is not None:
         queue.append(rec)
