@@ -16,7 +16,7 @@ import greenlane
 from greenlane import convenience
 from greenlane.green import socket as gsocket
 from greenlane.green import ssl as gssl
-from greenlane.hubs import get_hub
+from greenlane.hubs import IOClosed, get_hub
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -285,6 +285,14 @@ def test_a_connection_waiting_for_a_free_handler_is_closed_when_serve_stops(stop
                     server.wait()
             assert second.recv(1) == b""  # closed, not left open until collected
             assert first.recv(1) == b""
+
+
+def test_closing_the_listener_stops_serve_with_io_closed() -> None:
+    listener, server = run_server(echo_once)
+    assert talk(listener.getsockname(), b"x") == b"X"
+    listener.close()
+    with pytest.raises(IOClosed):
+        server.wait()
 
 
 def test_killing_serve_stops_it_and_leaves_the_listener_usable() -> None:

@@ -396,6 +396,21 @@ def test_stream_receive_parks_until_data(method: str) -> None:
         assert gt.wait() == b"hello"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=greenlane.Timeout,
+    reason="MSG_DONTWAIT on a blocking socket raises BlockingIOError in the stdlib (the fd is blocking, "
+    "the flag makes the call non-blocking); the green recv parks instead (as eventlet's and gevent's do)",
+)
+def test_msg_dontwait_on_a_blocking_socket_does_not_wait() -> None:
+    std_a, std_b = socket.socketpair()
+    with std_a, std_b, pytest.raises(BlockingIOError):
+        std_b.recv(1, socket.MSG_DONTWAIT)
+    a, b = gsocket.socketpair()
+    with a, b, greenlane.Timeout(SHORT), pytest.raises(BlockingIOError):
+        b.recv(1, socket.MSG_DONTWAIT)
+
+
 def test_recv_into_with_nbytes_and_flags() -> None:
     a, b = gsocket.socketpair()
     with a, b:
