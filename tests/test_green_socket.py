@@ -362,6 +362,33 @@ def test_unreachable_address_gives_the_stdlib_error(address: tuple[str, int]) ->
     assert (stats.writers, stats.timers) == (0, 0)
 
 
+def test_unix_connect_to_a_full_backlog_waits_as_the_stdlib(tmp_path: Any) -> None:
+    """The kernel says EAGAIN at once; a blocking stdlib connect would wait, so the green one retries."""
+    path = str(tmp_path / "sock")
+    with gsocket.socket(socket.AF_UNIX) as server, gsocket.socket(socket.AF_UNIX) as queued:
+        server.bind(path)
+        server.listen(0)
+        queued.connect(path)  # fills the backlog
+        with gsocket.socket(socket.AF_UNIX) as late:
+            late.settimeout(SHORT)
+            with pytest.raises(TimeoutError):
+                late.connect(path)
+        with gsocket.socket(socket.AF_UNIX) as late:
+            late.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                late.connect(path)
+        with gsocket.socket(socket.AF_UNIX) as late:
+            gt = greenlane.spawn(late.connect, path)
+            assert_blocked(gt)
+            conn, _ = server.accept()  # makes room
+            conn.close()
+            assert gt.wait() is None
+            conn, _ = server.accept()
+            conn.close()
+    stats = get_hub().statistics()
+    assert (stats.writers, stats.timers) == (0, 0)
+
+
 # -- receiving and sending ------------------------------------------------
 
 
@@ -396,19 +423,22 @@ def test_stream_receive_parks_until_data(method: str) -> None:
         assert gt.wait() == b"hello"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=greenlane.Timeout,
-    reason="MSG_DONTWAIT on a blocking socket raises BlockingIOError in the stdlib (the fd is blocking, "
-    "the flag makes the call non-blocking); the green recv parks instead (as eventlet's and gevent's do)",
-)
 def test_msg_dontwait_on_a_blocking_socket_does_not_wait() -> None:
     std_a, std_b = socket.socketpair()
     with std_a, std_b, pytest.raises(BlockingIOError):
         std_b.recv(1, socket.MSG_DONTWAIT)
     a, b = gsocket.socketpair()
-    with a, b, greenlane.Timeout(SHORT), pytest.raises(BlockingIOError):
-        b.recv(1, socket.MSG_DONTWAIT)
+    with a, b, greenlane.Timeout(SHORT):
+        for call in (
+            lambda: b.recv(1, socket.MSG_DONTWAIT),
+            lambda: b.recv_into(bytearray(1), 1, socket.MSG_DONTWAIT),
+            lambda: b.recvfrom(1, socket.MSG_DONTWAIT),
+            lambda: b.recvmsg(1, 0, socket.MSG_DONTWAIT),
+        ):
+            with pytest.raises(BlockingIOError):
+                call()
+        a.sendall(b"x")
+        assert b.recv(1, socket.MSG_DONTWAIT) == b"x"
 
 
 def test_recv_into_with_nbytes_and_flags() -> None:

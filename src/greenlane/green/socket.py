@@ -85,6 +85,8 @@ _CONNECT_PENDING: Final = frozenset({errno.EINPROGRESS, errno.EALREADY, errno.EI
 UNIX_BACKLOG_RETRY: Final = 0.001
 # os.sendfile() takes at most this much per call (the stdlib's limit, bpo-38319).
 SENDFILE_MAX_BLOCK: Final = 2**30
+# A per-call non-blocking flag: such a call raises BlockingIOError instead of parking.
+_DONTWAIT: Final[int] = getattr(_std, "MSG_DONTWAIT", 0)
 _NUMERIC_NAMEINFO: Final = _std.NI_NUMERICHOST | _std.NI_NUMERICSERV
 
 # Park reasons, shown by greenlane.debug's dump (constants: no formatting per wait).
@@ -184,12 +186,16 @@ class socket(_std.socket):
             except BlockingIOError:
                 pass
 
-    def _call(self, method: Any, events: int, reason: str, *args: Any) -> Any:
-        """Call ``method``; if it would block, park (unless non-blocking) and retry."""
+    def _call(self, method: Any, events: int, reason: str, flags: int, *args: Any) -> Any:
+        """Call ``method(*args)``; if it would block, park and retry.
+
+        Not in non-blocking mode, nor with ``MSG_DONTWAIT`` in ``flags``: those
+        raise ``BlockingIOError`` as the stdlib's do.
+        """
         try:
             return method(self, *args)
         except BlockingIOError:
-            if self._green_timeout == 0.0:
+            if self._green_timeout == 0.0 or flags & _DONTWAIT:
                 raise
         return self._wait_then(method, events, reason, *args)
 
@@ -205,7 +211,7 @@ class socket(_std.socket):
 
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """Receive up to ``bufsize`` bytes; ``b""`` at end of stream."""
-        if self._read_waits:  # the last read had to wait: this one likely will too
+        if self._read_waits and not flags & _DONTWAIT:  # the last read waited: this one likely will
             self._wait(READ, _READING)
             try:
                 data = _c_recv(self, bufsize, flags)
@@ -217,14 +223,14 @@ class socket(_std.socket):
         try:
             return _c_recv(self, bufsize, flags)
         except BlockingIOError:
-            if self._green_timeout == 0.0:
+            if self._green_timeout == 0.0 or flags & _DONTWAIT:
                 raise
         self._read_waits = True
         return self._wait_then(_c_recv, READ, _READING, bufsize, flags)  # type: ignore[no-any-return]
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
         """Receive into ``buffer``; the number of bytes received."""
-        if self._read_waits:
+        if self._read_waits and not flags & _DONTWAIT:
             self._wait(READ, _READING)
             try:
                 got = _c_recv_into(self, buffer, nbytes, flags)
@@ -236,31 +242,31 @@ class socket(_std.socket):
         try:
             return _c_recv_into(self, buffer, nbytes, flags)
         except BlockingIOError:
-            if self._green_timeout == 0.0:
+            if self._green_timeout == 0.0 or flags & _DONTWAIT:
                 raise
         self._read_waits = True
         return self._wait_then(_c_recv_into, READ, _READING, buffer, nbytes, flags)  # type: ignore[no-any-return]
 
     def recvfrom(self, bufsize: int, flags: int = 0, /) -> tuple[bytes, Any]:
         """Receive up to ``bufsize`` bytes and the sender's address."""
-        return self._call(_C.recvfrom, READ, _READING, bufsize, flags)  # type: ignore[no-any-return]
+        return self._call(_C.recvfrom, READ, _READING, flags, bufsize, flags)  # type: ignore[no-any-return]
 
     def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
         """Receive into ``buffer``; the byte count and the sender's address."""
-        return self._call(_C.recvfrom_into, READ, _READING, buffer, nbytes, flags)  # type: ignore[no-any-return]
+        return self._call(_C.recvfrom_into, READ, _READING, flags, buffer, nbytes, flags)  # type: ignore[no-any-return]
 
     def recvmsg(
         self, bufsize: int, ancbufsize: int = 0, flags: int = 0, /
     ) -> tuple[bytes, list[Any], int, Any]:
         """``recvmsg(2)``: data, ancillary data, flags and address."""
-        return self._call(_C.recvmsg, READ, _READING, bufsize, ancbufsize, flags)  # type: ignore[no-any-return]
+        return self._call(_C.recvmsg, READ, _READING, flags, bufsize, ancbufsize, flags)  # type: ignore[no-any-return]
 
     def recvmsg_into(
         self, buffers: Iterable[Any], ancbufsize: int = 0, flags: int = 0, /
     ) -> tuple[int, list[Any], int, Any]:
         """``recvmsg(2)`` into ``buffers``."""
         buffers = list(buffers)
-        return self._call(_C.recvmsg_into, READ, _READING, buffers, ancbufsize, flags)  # type: ignore[no-any-return]
+        return self._call(_C.recvmsg_into, READ, _READING, flags, buffers, ancbufsize, flags)  # type: ignore[no-any-return]
 
     # -- sending ----------------------------------------------------------
 
@@ -269,13 +275,13 @@ class socket(_std.socket):
         try:
             return _c_send(self, data, flags)
         except BlockingIOError:
-            if self._green_timeout == 0.0:
+            if self._green_timeout == 0.0 or flags & _DONTWAIT:
                 raise
         return self._wait_then(_c_send, WRITE, _WRITING, data, flags)  # type: ignore[no-any-return]
 
     def sendall(self, data: Any, flags: int = 0, /) -> None:
         """Send all of ``data``; the timeout (if any) bounds the whole call, as in the stdlib."""
-        if self._green_timeout == 0.0:
+        if self._green_timeout == 0.0 or flags & _DONTWAIT:
             return _c_sendall(self, data, flags)
         try:
             sent = _c_send(self, data, flags)
@@ -296,8 +302,9 @@ class socket(_std.socket):
     def sendto(self, data: Any, flags_or_address: Any, address: Any = None, /) -> int:
         """Send a datagram to ``address`` (``sendto(data[, flags], address)``, as the stdlib)."""
         if address is None:
-            return self._call(_C.sendto, WRITE, _WRITING, data, flags_or_address)  # type: ignore[no-any-return]
-        return self._call(_C.sendto, WRITE, _WRITING, data, flags_or_address, address)  # type: ignore[no-any-return]
+            return self._call(_C.sendto, WRITE, _WRITING, 0, data, flags_or_address)  # type: ignore[no-any-return]
+        flags = flags_or_address
+        return self._call(_C.sendto, WRITE, _WRITING, flags, data, flags, address)  # type: ignore[no-any-return]
 
     def sendmsg(
         self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0, address: Any = None, /
@@ -305,8 +312,8 @@ class socket(_std.socket):
         """``sendmsg(2)``: the number of bytes sent."""
         buffers, ancdata = list(buffers), list(ancdata)
         if address is None:
-            return self._call(_C.sendmsg, WRITE, _WRITING, buffers, ancdata, flags)  # type: ignore[no-any-return]
-        return self._call(_C.sendmsg, WRITE, _WRITING, buffers, ancdata, flags, address)  # type: ignore[no-any-return]
+            return self._call(_C.sendmsg, WRITE, _WRITING, flags, buffers, ancdata, flags)  # type: ignore[no-any-return]
+        return self._call(_C.sendmsg, WRITE, _WRITING, flags, buffers, ancdata, flags, address)  # type: ignore[no-any-return]
 
     def _sendfile_use_sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # The stdlib's version waits in a selector (blocking the OS thread); this one parks.
@@ -350,7 +357,7 @@ class socket(_std.socket):
 
     def accept(self) -> tuple[socket, Any]:
         """Wait for a connection; a new green socket and the peer's address."""
-        fd, address = self._call(_C._accept, READ, _ACCEPTING)  # type: ignore[attr-defined]
+        fd, address = self._call(_C._accept, READ, _ACCEPTING, 0)  # type: ignore[attr-defined]
         conn = socket(self.family, self.type, self.proto, fileno=fd)
         if _getdefaulttimeout() is None and self._green_timeout:
             conn.setblocking(True)  # the stdlib's rule for accepted sockets
