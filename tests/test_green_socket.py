@@ -997,11 +997,6 @@ def test_collected_socket_leaves_no_stale_registration() -> None:
     _assert_reused_fd_works(fd)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the select hub reports an fd past FD_SETSIZE as errored on every pass: its waiter spins "
-    "until its timeout and every other fd waiter starves (SelectPoller.register could refuse it)",
-)
 def test_select_hub_refuses_an_fd_past_fd_setsize_clearly() -> None:
     result = run_script(
         """

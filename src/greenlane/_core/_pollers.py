@@ -113,6 +113,11 @@ class PollPoller:
         pass
 
 
+# select() takes no fd at or past this (glibc's fixed fd_set size); refuse it up front
+# rather than have every pass report it as errored.
+SELECT_FD_SETSIZE: Final = 1024
+
+
 class SelectPoller:
     """select(): the portable fallback (limited to FD_SETSIZE fds)."""
 
@@ -122,6 +127,11 @@ class SelectPoller:
         self._fds: dict[int, int] = {}
 
     def register(self, fd: int, events: int) -> None:
+        if fd >= SELECT_FD_SETSIZE:
+            raise ValueError(
+                f"fd {fd} is past select()'s FD_SETSIZE ({SELECT_FD_SETSIZE}): "
+                "use the epoll or poll hub (GREENLANE_HUB)"
+            )
         self._fds[fd] = events
 
     modify = register
