@@ -18,6 +18,7 @@ from greenlane import debug, tpool
 from greenlane._core import Hub, Task, get_hub
 from greenlane._core._wakers import python_signal_handlers
 from greenlane.event import Event
+from greenlane.green import socket as gsocket
 from greenlane.greenpool import GreenPool
 from greenlane.lock import Lock
 from greenlane.queue import Queue
@@ -44,6 +45,8 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
     event, sem, lock, queue, full = Event(), Semaphore(0), Lock(), Queue(), Queue(1)
     full.put(1)
     pool = GreenPool(1)
+    ours, theirs = gsocket.socketpair()
+    ours_fd = ours.fileno()
     native = _thread.allocate_lock()
     native.acquire()
     lock.acquire()
@@ -77,8 +80,12 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
     def on_tpool() -> None:
         tpool.execute(native.acquire)
 
+    def on_socket() -> None:
+        ours.recv(1)
+
     waiters: list[Callable[[], None]] = [
         on_event, on_semaphore, on_lock, on_queue_get, on_queue_put, on_fd, on_sleep, on_pool, on_tpool,
+        on_socket,
     ]
     threads = [greenlane.spawn(fn) for fn in waiters]
     joiner = greenlane.spawn(threads[0].wait)
@@ -94,9 +101,12 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
         os.write(pipe[1], b"x")
         threads[6].kill()
         native.release()
+        theirs.send(b"x")
         for gt in [*threads[:6], *threads[7:], joiner]:
             gt.wait()
         pool.waitall()
+        ours.close()
+        theirs.close()
 
     expected = {
         "on_event": "waiting on event",
@@ -108,12 +118,16 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
         "on_sleep": "waiting on sleep",
         "on_pool": "waiting on GreenPool.spawn",
         "on_tpool": "waiting on tpool",
+        "on_socket": f"waiting on socket: waiting to read (fd {ours_fd}, read)",
     }
     for name, reason in expected.items():
         section = _section(dump, name)
         assert f": {reason} for " in section.splitlines()[0], section
         assert f"in {name}\n" in section  # its own function is on its stack...
         assert "_switch_out" not in section and "_work" not in section  # ...greenlane's parking is not
+    on_socket_stack = _section(dump, "on_socket")
+    assert on_socket_stack.rstrip().splitlines()[-2].endswith(", in recv")
+    assert "in _wait" not in on_socket_stack  # green socket's private helpers trimmed, its recv kept
     assert "(times out in 59." in _section(dump, "on_sleep")
     assert "(times out in 59." in _section(dump, "on_queue_get")
     joined = r"^<GreenThread GreenThread\.wait .*>: waiting on green thread .*<locals>\.on_event for "
@@ -121,7 +135,7 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
     assert dump.startswith(f"greenlane hub of thread {_thread.get_ident()} (")
     main = r"^main green thread: running \(it is taking this dump\)\n.*in test_dump_shows"
     assert re.search(main, dump, re.M | re.S)
-    reader = rf"^readers \(1\):\n  fd {pipe[0]}: <GreenThread .*on_fd .*waiting on fd {pipe[0]} for "
+    reader = rf"^readers \(2\):\n(.*\n)?  fd {pipe[0]}: <GreenThread .*on_fd .*waiting on fd {pipe[0]} for "
     assert re.search(reader, dump, re.M)
     assert re.search(r"^  in 59\.\d+ s: timeout of <GreenThread .*on_sleep .*> waiting on sleep$", dump, re.M)
 

@@ -88,12 +88,21 @@ def record_stack(skip: int) -> traceback.StackSummary:
 def trimmed_stack(frame: FrameType, limit: int | None = None) -> traceback.StackSummary:
     """``frame``'s stack, outermost first, without greenlane's parking and worker frames."""
     stack = traceback.extract_stack(frame, limit=limit)
-    while len(stack) > 1 and stack[-1].filename.startswith(_INNER_NOISE):
+    while len(stack) > 1 and _is_inner_noise(stack[-1]):
         stack.pop()
     start = 0
     while start < len(stack) - 1 and stack[start].filename.startswith(_OUTER_NOISE):
         start += 1
     return traceback.StackSummary.from_list(stack[start:])
+
+
+def _is_inner_noise(entry: traceback.FrameSummary) -> bool:
+    """The parking machinery and greenlane's private helpers (``socket._wait``...) above the
+    public call the green thread made (``Event.wait``, ``socket.recv``), which stays."""
+    if entry.filename.startswith(_INNER_NOISE):
+        return True
+    private = entry.name.startswith("_") and not entry.name.startswith("__")
+    return private and entry.filename.startswith(_PACKAGE)
 
 
 def format_stack(frame: FrameType | None, indent: str = "  ") -> str:
