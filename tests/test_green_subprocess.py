@@ -96,3 +96,14 @@ def test_a_large_buffer_holds_writes_until_close() -> None:
     proc.wait()
     with pytest.raises(BrokenPipeError):
         proc.stdin.close()
+
+
+def test_a_green_pipe_handed_to_the_next_process_is_made_blocking_for_it() -> None:
+    first = gsub.Popen([PY, "-c", "import time; time.sleep(0.1); print('piped')"], stdout=gsub.PIPE)
+    assert first.stdout is not None
+    second = gsub.Popen([PY, "-c", "import sys; print(sys.stdin.read().upper())"], stdin=first.stdout,
+                        stdout=gsub.PIPE)
+    first.stdout.close()
+    out, _ = second.communicate(timeout=30)
+    first.wait()
+    assert out == b"PIPED\n\n" and second.returncode == 0

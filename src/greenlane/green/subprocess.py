@@ -69,6 +69,22 @@ def _green_file(f: IO[Any] | None, writing: bool, bufsize: int) -> IO[Any] | Non
     return green
 
 
+def _blocking_for_child(target: Any) -> None:
+    """Make an fd handed to a child blocking: O_NONBLOCK lives on the file shared with the child.
+
+    A green pipe (``proc.stdout`` passed as the next process's stdin) is
+    non-blocking, and a child reading a non-blocking stdin fails with EAGAIN.
+    """
+    if target is None or (isinstance(target, int) and target < 0):
+        return
+    try:
+        fd = target if isinstance(target, int) else target.fileno()
+        if not _os_module.get_blocking(fd):
+            _os_module.set_blocking(fd, True)
+    except (AttributeError, OSError, ValueError):  # not a file (io.StringIO...): Popen will say so
+        pass
+
+
 def _raw(f: IO[Any]) -> Any:
     """The raw green file under ``f``: reading it never holds a buffer's lock across a wait."""
     inner: Any = f
@@ -85,6 +101,8 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._green_io: tuple[_Io, _Io, _Io] | None = None
+        for name in ("stdin", "stdout", "stderr"):
+            _blocking_for_child(kwargs.get(name))
         super().__init__(*args, **kwargs)
         bufsize = kwargs.get("bufsize", args[1] if len(args) > 1 else -1)
         bufsize = -1 if bufsize is None else bufsize
@@ -157,7 +175,9 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         assert stdin is not None
         try:
             stdin.flush()  # what the caller wrote before communicate()
-            if data:
+            if data and not isinstance(stdin, io.IOBase):  # not a file we made (a test's mock)
+                stdin.write(data)
+            elif data:
                 if isinstance(stdin, io.TextIOWrapper):
                     data = data.encode(stdin.encoding, stdin.errors)
                 raw, view = _raw(stdin), memoryview(data)
