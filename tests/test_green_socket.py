@@ -441,6 +441,50 @@ def test_msg_dontwait_on_a_blocking_socket_does_not_wait() -> None:
         assert b.recv(1, socket.MSG_DONTWAIT) == b"x"
 
 
+@pytest.mark.parametrize("method", ["recv", "recv_into"])
+def test_reads_after_a_read_that_waited_keep_the_stdlib_meaning(method: str) -> None:
+    """Once a read had to wait, the next may park before reading: modes and timeouts still hold."""
+    a, b = gsocket.socketpair()
+    with a, b:
+
+        def read(n: int, flags: int = 0) -> bytes:
+            if method == "recv":
+                return b.recv(n, flags)
+            buf = bytearray(n)
+            got = b.recv_into(buf, n, flags)
+            return bytes(buf[:got])
+
+        def waited_read() -> None:
+            gt = greenlane.spawn(read, 1)
+            assert_blocked(gt)
+            a.sendall(b"w")
+            assert gt.wait() == b"w"
+
+        waited_read()
+        a.sendall(b"queued")
+        assert read(100) == b"queued"  # data already there: returned, not lost
+        waited_read()
+        b.settimeout(SHORT)
+        with pytest.raises(TimeoutError):
+            read(1)
+        b.settimeout(HANG_GUARD)
+        waited_read()
+        b.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            read(1)
+        b.setblocking(True)
+        waited_read()
+        with pytest.raises(BlockingIOError):
+            read(1, socket.MSG_DONTWAIT)
+        a.sendall(b"x" * 200)
+        assert read(100) == b"x" * 100  # a full read...
+        assert read(100) == b"x" * 100  # ...and the rest, at once
+        a.shutdown(socket.SHUT_WR)
+        assert read(1) == b""
+        stats = get_hub().statistics()
+        assert (stats.readers, stats.timers) == (0, 0)
+
+
 def test_recv_into_with_nbytes_and_flags() -> None:
     a, b = gsocket.socketpair()
     with a, b:
