@@ -239,6 +239,25 @@ def test_a_handler_failing_after_the_server_stopped_is_logged(caplog: pytest.Log
         assert "after the stop" in caplog.text
 
 
+def test_a_handler_killed_from_outside_ends_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    handlers: list[Any] = []
+
+    def handle(conn: gsocket.socket, address: Any) -> None:
+        handlers.append(greenlane.getcurrent())
+        conn.recv(10)  # waits until killed
+
+    listener, server = run_server(handle)
+    with listener, greenlane.connect(listener.getsockname()) as c, caplog.at_level(logging.ERROR):
+        c.settimeout(HANG_GUARD)
+        greenlane.sleep(0.01)
+        greenlane.kill(handlers[0])
+        assert c.recv(1) == b""  # its connection was closed
+        assert not server.dead  # and serve goes on
+        assert talk(listener.getsockname(), b"next") == b""
+        server.kill()
+    assert caplog.text == ""
+
+
 def test_serve_limits_concurrency() -> None:
     active = peak = 0
     release = greenlane.Event()
