@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,6 +25,9 @@ from greenlane.lock import Lock
 from greenlane.queue import Queue
 from greenlane.semaphore import Semaphore
 from greenlane.testing import VirtualClock
+
+# Generous: bounds a hang in a broken build, never times a healthy one.
+READ_TIMEOUT = 10
 
 
 def _section(dump: str, name: str) -> str:
@@ -287,3 +291,29 @@ def test_spew_prints_each_line_until_unspew() -> None:
     assert re.search(rf"^{__name__}:\d+:     total \+= 41\n\ttotal=1\n", text, re.M)
     assert text.count("total += 41") == 1  # nothing after unspew
     assert "greenlane" not in text.replace(__name__, "")  # trace_names filtered other modules out
+
+
+def test_dump_of_another_os_threads_hub() -> None:
+    started, release = threading.Event(), threading.Event()  # native: nothing is patched in-process
+    hubs: list[Hub] = []
+
+    def worker() -> None:
+        hubs.append(get_hub())
+        gt = greenlane.spawn(greenlane.sleep, 0.05)
+        greenlane.sleep(0)  # gt now waits on its timer
+        started.set()
+        release.wait(READ_TIMEOUT)  # the thread's main green thread runs (blocked in C)
+        gt.wait()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert started.wait(READ_TIMEOUT)
+        dump = debug.format_greenthreads(hubs[0])
+    finally:
+        release.set()
+        thread.join()
+    assert dump.startswith(f"greenlane hub of thread {thread.ident} ")
+    running = r"^main green thread: running \(in its own OS thread\)\n(.*\n)*.* in worker\n"
+    assert re.search(running, dump, re.M)
+    assert re.search(r"^<GreenThread sleep .*>: waiting on sleep for ", dump, re.M)

@@ -166,6 +166,8 @@ def name_of(glet: greenlet, hub: Hub) -> str:
 def state_of(glet: greenlet, hub: Hub, now: float, current: greenlet) -> str:
     """One line: running, ready, or waiting on what, since when, until when."""
     if glet is current:
+        if hub._ident != _stdlib.get_ident():
+            return "running (in its own OS thread)"
         return "running (it is taking this dump)"
     rec: Parked | None = getattr(glet, "rec", None)
     if rec is None or rec.hub is not hub:
@@ -216,6 +218,15 @@ def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
         f"longest pass {stats.longest_pass * 1000:.3f} ms; {stats.switches} switches "
         f"({stats.switches_per_second:.0f}/s) in {stats.passes} passes\n",
     ]
+    if hub._ident != _stdlib.get_ident():
+        # Another OS thread's hub: its running green thread is the one without a
+        # saved frame, and that thread's current frame is its stack. The tables
+        # are read while that thread may change them: a section may come out
+        # incomplete (never wrong about what it does show).
+        elsewhere = sys._current_frames().get(hub._ident)
+        if frame is None:
+            frame = elsewhere
+        current = next((g for g in green_threads(hub) if g.gr_frame is None and g), hub.greenlet)
     threads = sorted(green_threads(hub), key=lambda g: _order(g, current))
     if current is hub.greenlet:
         threads.insert(0, current)
@@ -229,15 +240,18 @@ def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
         spawned = spawn_stacks.get(task) if task is not None else None
         if spawned is not None:
             out.append("  spawned at:\n" + _indent(spawned.format(), "  "))
-    queued = [args[0] for cb, args in hub._calls if getattr(cb, "__func__", None) is Hub._start]
+    queued = [args[0] for cb, args in list(hub._calls) if getattr(cb, "__func__", None) is Hub._start]
     for task in queued:
         if task._state == Task.QUEUED:
             out.append(f"\n{task!r}: queued, not started yet\n")
             spawned = spawn_stacks.get(task)
             if spawned is not None:
                 out.append("  spawned at:\n" + _indent(spawned.format(), "  "))
-    out.append("\n" + format_timers(hub))
-    out.append(format_listeners(hub))
+    for section in (format_timers, format_listeners):
+        try:
+            out.append(("\n" if section is format_timers else "") + section(hub))
+        except (RuntimeError, KeyError):  # changed by its own thread while being read
+            out.append(f"\n({section.__name__}: changed while being read; ask again)\n")
     return "".join(out)
 
 
