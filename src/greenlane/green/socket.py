@@ -176,9 +176,10 @@ class socket(_std.socket):
             raise _timed_out()
         return deadline
 
-    def _wait_then(self, method: Any, events: int, reason: str, *args: Any) -> Any:
-        """Park until ready, then call ``method``; again while the kernel still says EAGAIN."""
-        deadline = None
+    def _wait_then(
+        self, method: Any, events: int, reason: str, *args: Any, deadline: float | None = None
+    ) -> Any:
+        """Park until ready, then call ``method``; again, within one deadline, while it says EAGAIN."""
         while True:
             deadline = self._wait(events, reason, deadline)
             try:
@@ -212,11 +213,11 @@ class socket(_std.socket):
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """Receive up to ``bufsize`` bytes; ``b""`` at end of stream."""
         if self._read_waits and not flags & _DONTWAIT:  # the last read waited: this one likely will
-            self._wait(READ, _READING)
+            deadline = self._wait(READ, _READING)
             try:
                 data = _c_recv(self, bufsize, flags)
-            except BlockingIOError:
-                data = self._wait_then(_c_recv, READ, _READING, bufsize, flags)
+            except BlockingIOError:  # woken, yet nothing to read: wait out the same deadline
+                data = self._wait_then(_c_recv, READ, _READING, bufsize, flags, deadline=deadline)
             if len(data) == bufsize:
                 self._read_waits = False  # a full read: more is probably queued
             return data
@@ -231,11 +232,11 @@ class socket(_std.socket):
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
         """Receive into ``buffer``; the number of bytes received."""
         if self._read_waits and not flags & _DONTWAIT:
-            self._wait(READ, _READING)
+            deadline = self._wait(READ, _READING)
             try:
                 got = _c_recv_into(self, buffer, nbytes, flags)
             except BlockingIOError:
-                got = self._wait_then(_c_recv_into, READ, _READING, buffer, nbytes, flags)
+                got = self._wait_then(_c_recv_into, READ, _READING, buffer, nbytes, flags, deadline=deadline)
             if got and got == (nbytes or memoryview(buffer).nbytes):
                 self._read_waits = False
             return got
