@@ -169,3 +169,15 @@ def test_only_a_non_loopback_address_is_warned_about(caplog: pytest.LogCaptureFi
     with backdoor.serve_backdoor(("localhost", 0)):
         pass
     assert caplog.records == []
+
+
+def test_stopped_before_it_ever_ran_still_closes_its_sockets() -> None:
+    server = backdoor.serve_backdoor()
+    server.stop()  # its green thread never started
+    with pytest.raises(ConnectionRefusedError):
+        greenlane.connect(server.address)
+    ours, theirs = gsocket.socketpair()
+    session = backdoor.backdoor((ours, None))
+    session.kill()  # before it started
+    assert ours.fileno() == -1
+    theirs.close()

@@ -190,7 +190,13 @@ def backdoor(
     namespace: dict[str, Any] = {"__name__": "__console__", "__doc__": None}
     namespace.update(locals or {})
     namespace.update(exit=_Quitter("exit"), quit=_Quitter("quit"))
-    return spawn(_session, conn, namespace)
+    session = spawn(_session, conn, namespace)
+    session.link(_close, conn)  # also when killed before it started
+    return session
+
+
+def _close(_ended: GreenThread[None], sock: _gsocket.socket) -> None:
+    sock.close()
 
 
 def _check_green(sock: object) -> _gsocket.socket:
@@ -263,6 +269,7 @@ class BackdoorServer:
         self._path = self.address if sock.family == getattr(_gsocket, "AF_UNIX", None) else None
         self._sessions: set[GreenThread[None]] = set()
         self._server = spawn(_serve, sock, locals, self._sessions)
+        self._server.link(_close, sock)  # also when stopped before it started
 
     @property
     def sessions(self) -> int:
