@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from greenlet import getcurrent as _getcurrent
 
@@ -25,6 +25,11 @@ from ._timers import TimerHeap
 
 __all__ = ["FdWaits"]
 
+_READ: Final = _pollers.READ
+_WRITE: Final = _pollers.WRITE
+# Any report bit other than readability (writable, error, hang-up) takes the general path.
+_NOT_READ: Final = ~_pollers.READ
+
 
 class FdWaits:
     """The fd half of the hub (a mixin: ``Hub`` supplies the fields below)."""
@@ -34,6 +39,7 @@ class FdWaits:
     _registered: dict[int, int]
     _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
     _wakeup_r: int
+    _drain_wakeup: Callable[[], None]
     _pass_start: float
     _ident: int
     _closed: bool
@@ -62,12 +68,16 @@ class FdWaits:
         sockets do), since a registration outliving its fd would miss a reuse
         of the number.
         """
-        rec = record_of(_getcurrent(), self)  # type: ignore[arg-type]
-        if events & _pollers.READ and fd in self._readers:
+        glet = _getcurrent()
+        rec: Parked | None = getattr(glet, "rec", None)
+        if rec is None or rec.hub is not self:
+            rec = record_of(glet, self)  # type: ignore[arg-type]
+        if events & _READ and fd in self._readers:
             raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
-        if events & _pollers.WRITE and fd in self._writers:
+        if events & _WRITE and fd in self._writers:
             raise RuntimeError(f"fd {fd} already has a green thread waiting to write it")
-        if not self._watch(fd, events):
+        have = self._registered.get(fd)
+        if (have is None or have & events != events) and not self._watch(fd, events):
             return True  # a regular file: epoll refuses it, and it is always ready
         rec.reason = reason or f"fd {fd}"
         rec.queue = None
@@ -76,9 +86,9 @@ class FdWaits:
         rec.events = events
         rec.since = self._pass_start  # for greenlane.debug's dump (no clock read per wait)
         rec.state = PARKED
-        if events & _pollers.READ:
+        if events & _READ:
             self._readers[fd] = rec
-        if events & _pollers.WRITE:
+        if events & _WRITE:
             self._writers[fd] = rec
         if timeout is not None:
             rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
@@ -126,6 +136,24 @@ class FdWaits:
             self.notify_close(fd)
         else:
             self.call_soon_threadsafe(self.notify_close, fd)
+
+    def _dispatch_all(self, events: list[tuple[int, int]]) -> None:
+        """Wake the waiters of the fds the poller reported (the wake-up fd aside)."""
+        wakeup, readers, append = self._wakeup_r, self._readers, self._ready.append
+        for fd, ev in events:
+            if fd == wakeup:
+                self._drain_wakeup()
+                continue
+            if not ev & _NOT_READ:
+                # The common report, inlined: readable, and one thread waits to read only.
+                rec = readers.get(fd)
+                if rec is not None and rec.events == _READ:
+                    del readers[fd]
+                    rec.state = WOKEN
+                    rec.value = None
+                    append(rec)
+                    continue
+            self._dispatch(fd, ev)
 
     def _dispatch(self, fd: int, ev: int) -> None:
         woke = 0

@@ -532,12 +532,8 @@ class Hub(FdWaits, Wakeup):
                 events = self._poller.poll(timeout)
         finally:
             self._polling = False
-        wakeup = self._wakeup_r
-        for fd, ev in events:
-            if fd == wakeup:
-                self._drain_wakeup()
-            else:
-                self._dispatch(fd, ev)
+        if events:
+            self._dispatch_all(events)
         if self._xthread:
             self._drain_xthread()
 

@@ -41,7 +41,7 @@ import socket as _std
 from collections.abc import Iterable
 from typing import Any, Final
 
-from .._core import READ, WRITE, get_hub
+from .._core import READ, WRITE, current_hub, get_hub
 from .._core._hub import Hub
 from ..tpool import execute as _in_native_thread
 
@@ -86,7 +86,7 @@ UNIX_BACKLOG_RETRY: Final = 0.001
 # os.sendfile() takes at most this much per call (the stdlib's limit, bpo-38319).
 SENDFILE_MAX_BLOCK: Final = 2**30
 # A per-call non-blocking flag: such a call raises BlockingIOError instead of parking.
-_DONTWAIT: Final[int] = getattr(_std, "MSG_DONTWAIT", 0)
+_DONTWAIT: Final[int] = int(getattr(_std, "MSG_DONTWAIT", 0))  # a plain int: IntFlag & costs a Python call
 _NUMERIC_NAMEINFO: Final = _std.NI_NUMERICHOST | _std.NI_NUMERICSERV
 
 # Park reasons, shown by greenlane.debug's dump (constants: no formatting per wait).
@@ -163,7 +163,7 @@ class socket(_std.socket):
 
         Raises the stdlib's ``TimeoutError`` when the socket's timeout passes.
         """
-        hub = self._hub = get_hub()
+        hub = self._hub = current_hub()
         timeout = self._green_timeout
         if timeout is not None:
             now = hub.clock()
