@@ -172,9 +172,10 @@ def get_hub() -> Hub:
 def current_hub() -> Hub:
     """The calling thread's hub, found through the current greenlet when it can be (faster)."""
     try:
-        return _getcurrent().rec.hub  # type: ignore[attr-defined,no-any-return]
+        hub: Hub = _getcurrent().rec.hub  # type: ignore[attr-defined]
     except AttributeError:
         return get_hub()
+    return get_hub() if hub._closed else hub  # a record left from a replaced hub
 
 
 def _call_with_kwargs(callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

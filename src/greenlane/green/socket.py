@@ -41,6 +41,8 @@ import socket as _std
 from collections.abc import Iterable
 from typing import Any, Final
 
+from greenlet import getcurrent as _getcurrent
+
 from .._core import READ, WRITE, current_hub, get_hub
 from .._core._hub import Hub
 from ..tpool import execute as _in_native_thread
@@ -213,7 +215,18 @@ class socket(_std.socket):
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """Receive up to ``bufsize`` bytes; ``b""`` at end of stream."""
         if self._read_waits and not flags & _DONTWAIT:  # the last read waited: this one likely will
-            deadline = self._wait(READ, _READING)
+            if self._green_timeout is None:  # the common case, without the call to _wait()
+                deadline = None
+                try:
+                    hub = _getcurrent().rec.hub  # type: ignore[attr-defined]
+                except AttributeError:
+                    hub = get_hub()
+                if hub._closed:  # a record left from a replaced hub
+                    hub = get_hub()
+                self._hub = hub
+                hub.wait_fd(_c_fileno(self), READ, None, _READING, keep=True)
+            else:
+                deadline = self._wait(READ, _READING)
             try:
                 data = _c_recv(self, bufsize, flags)
             except BlockingIOError:  # woken, yet nothing to read: wait out the same deadline
