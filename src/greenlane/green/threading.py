@@ -15,10 +15,20 @@ not listed here come from a private copy of ``threading`` built over green
 ``_thread`` (see ``_copies``); once ``threading`` is patched they come from
 the real module.
 
-One addition: ``current_thread()`` in a green thread that ``threading`` did
+Two additions. ``current_thread()`` in a green thread that ``threading`` did
 not start registers a ``_DummyThread``, which the stdlib keeps forever (an OS
 thread has few of them; a server spawns millions of green threads). Here it
 is forgotten when its green thread ends.
+
+And fork. ``threading``'s own after-fork hook assumes only the forking thread
+survives: it makes that thread the main thread and marks every other one
+stopped. In a patched process every green thread survives a fork, and so does
+the main green thread (the OS thread's root greenlet). Once patched, a second
+hook (``_restore_after_fork``, run after ``threading``'s) puts back the main
+thread and the green threads' ``Thread`` objects as they were before the fork,
+so ``main_thread()``, ``join``, ``is_alive`` and the join of non-daemon threads
+at exit keep working in the child. OS threads other than the forking one are
+gone in the child, and stay stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from .._core import current
+from .._core._stdlib import allocate_lock as _original_allocate_lock
 from . import thread as _green_thread
 from ._copies import load_copy
 
@@ -97,6 +108,63 @@ __implements__: Final = tuple(
 )
 
 _copy: list[ModuleType] = []
+
+# threading's state just before a fork (one entry while forking).
+_before_fork: list[tuple[Any, dict[int, Any], dict[Any, Any]]] = []
+
+
+def _snapshot_before_fork() -> None:
+    locks = {t: getattr(t, "_tstate_lock", None) for t in list(_std._active.values())}  # type: ignore[attr-defined]
+    _before_fork.append((_std.main_thread(), dict(_std._active), locks))  # type: ignore[attr-defined]
+
+
+def _forget_snapshot() -> None:
+    _before_fork.clear()
+
+
+def _restore_after_fork() -> None:
+    """In a forked child: the main thread and the green threads' ``Thread`` objects are alive again."""
+    if not _before_fork:
+        return
+    main, active, tstate_locks = _before_fork.pop()
+    _before_fork.clear()
+    green = set(_green_thread._started)
+    now = _std._active  # type: ignore[attr-defined]
+    alive = {
+        ident: t for ident, t in active.items()
+        if t is main or ident in green or isinstance(t, _DummyThread) or t is now.get(ident)
+    }
+    for ident, thread in alive.items():
+        if thread is main or now.get(ident) is thread:
+            continue  # the forking thread: threading already reset it
+        if hasattr(thread, "_is_stopped"):
+            thread._is_stopped = False
+        lock = tstate_locks.get(thread)
+        if lock is not None:  # 3.12 and older: the green sentinel, still held by its running thread
+            thread._tstate_lock = lock
+            if not thread.daemon:
+                _std._shutdown_locks.add(lock)  # type: ignore[attr-defined]
+    forking = _std._main_thread  # type: ignore[attr-defined]
+    if forking is not main:
+        # Forked in a green thread: the OS thread is still the main one, and it carries on.
+        if forking not in active.values():  # a _MainThread threading made up for a _thread thread
+            now.pop(forking.ident, None)
+        if hasattr(main, "_tstate_lock"):  # 3.12 and older
+            lock = _original_allocate_lock()
+            lock.acquire()
+            main._tstate_lock = lock
+            main._is_stopped = False
+        _std._main_thread = main  # type: ignore[attr-defined]
+    now.update(alive)
+
+
+def _after_patch() -> None:
+    """Called by ``greenlane.patcher`` once ``threading`` is patched: install the fork hooks."""
+    import os
+
+    os.register_at_fork(
+        before=_snapshot_before_fork, after_in_parent=_forget_snapshot, after_in_child=_restore_after_fork
+    )
 
 
 def _patched() -> bool:
