@@ -14,14 +14,18 @@ gives a green context with the stdlib's defaults.
 
 from __future__ import annotations
 
+import _ssl
 import ssl as _std
 from typing import Any, Final
 
 from .._core import READ, WRITE
 from . import socket as _gsocket
 
-__implements__: Final = ("SSLContext", "SSLSocket", "create_default_context")
+# SSLSocket is not replaced in the stdlib module: its _create() names the stdlib class
+# in a super() call, and a green context makes green sockets anyway (sslsocket_class).
+__implements__: Final = ("SSLContext", "create_default_context")
 
+_std_create_default_context: Final = _std.create_default_context  # before patching replaces it
 _WantRead: Final = _std.SSLWantReadError
 _WantWrite: Final = _std.SSLWantWriteError
 
@@ -104,10 +108,72 @@ class SSLSocket(_std.SSLSocket, _gsocket.socket):  # type: ignore[misc]
         return plain  # type: ignore[no-any-return]
 
 
+def _c_property(name: str) -> property:
+    """``name``'s stdlib property, with a setter that goes straight to the C descriptor.
+
+    The stdlib's setters call ``super(SSLContext, SSLContext).<name>.__set__``
+    with ``SSLContext`` looked up in ``ssl``'s globals when they run: once
+    patching makes that this class, ``super()`` finds the stdlib's property
+    again and the setter calls itself forever. These setters skip it.
+    """
+    std = getattr(_std.SSLContext, name)
+    c_descriptor = getattr(_ssl._SSLContext, name)
+
+    def fset(self: _std.SSLContext, value: Any) -> None:
+        if name == "minimum_version" and value == _std.TLSVersion.SSLv3:
+            self.options &= ~_std.Options.OP_NO_SSLv3  # as the stdlib's setter does
+        c_descriptor.__set__(self, value)
+
+    return property(std.fget, fset, doc=std.__doc__)
+
+
+_C_MSG_CALLBACK: Final[Any] = getattr(_ssl._SSLContext, "_msg_callback")  # noqa: B009 - untyped
+
+
+def _set_msg_callback(self: _std.SSLContext, callback: Any) -> None:
+    # The stdlib's setter, minus its recursive super() (see _c_property).
+    if callback is None:
+        _C_MSG_CALLBACK.__set__(self, None)
+        return
+    if not callable(callback):
+        raise TypeError(f"{callback} is not callable.")
+
+    def inner(  # noqa: PLR0917 - OpenSSL's callback signature
+        conn: Any, direction: str, version: Any, content_type: Any, msg_type: Any, data: bytes
+    ) -> Any:
+        version = _enum_or_int(_std.TLSVersion, version)
+        content_type = _enum_or_int(_std._TLSContentType, content_type)  # type: ignore[attr-defined]
+        if content_type == _std._TLSContentType.HEADER:  # type: ignore[attr-defined]
+            msg_enum = _std._TLSContentType  # type: ignore[attr-defined]
+        elif content_type == _std._TLSContentType.ALERT:  # type: ignore[attr-defined]
+            msg_enum = _std._TLSAlertType  # type: ignore[attr-defined]
+        else:
+            msg_enum = _std._TLSMessageType  # type: ignore[attr-defined]
+        return callback(conn, direction, version, content_type, _enum_or_int(msg_enum, msg_type), data)
+
+    inner.user_function = callback  # type: ignore[attr-defined]
+    _C_MSG_CALLBACK.__set__(self, inner)
+
+
+def _enum_or_int(enum: Any, value: Any) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return value
+
+
 class SSLContext(_std.SSLContext):
     """The stdlib's ``SSLContext``; ``wrap_socket`` makes green TLS sockets."""
 
     sslsocket_class = SSLSocket
+
+    options = _c_property("options")
+    verify_flags = _c_property("verify_flags")
+    verify_mode = _c_property("verify_mode")
+    if hasattr(_std.SSLContext, "minimum_version"):
+        minimum_version = _c_property("minimum_version")
+        maximum_version = _c_property("maximum_version")
+    _msg_callback = property(_std.SSLContext._msg_callback.fget, _set_msg_callback)  # type: ignore[attr-defined]
 
 
 def create_default_context(
@@ -118,7 +184,7 @@ def create_default_context(
     cadata: str | bytes | None = None,
 ) -> SSLContext:
     """A green ``SSLContext`` with exactly the stdlib's ``create_default_context`` settings."""
-    context = _std.create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
+    context = _std_create_default_context(purpose, cafile=cafile, capath=capath, cadata=cadata)
     # Same layout, one more class level: this Python's defaults, green sockets.
     context.__class__ = SSLContext
     return context  # type: ignore[return-value]
