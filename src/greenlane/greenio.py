@@ -18,6 +18,10 @@ from .green.socket import socket as GreenSocket
 
 __all__ = ["GreenPipe", "GreenSocket", "IOClosed", "shutdown_safe"]
 
+# Captured before patching can swap in the green os functions (which would wait themselves).
+_os_readv: Final = os.readv
+_os_write: Final = os.write
+
 _READING: Final = "pipe: waiting to read"
 _WRITING: Final = "pipe: waiting to write"
 
@@ -69,7 +73,7 @@ class GreenFileIO(io.RawIOBase):
         self._check_open()
         while True:
             try:
-                return os.readv(self._fd, [buffer])
+                return _os_readv(self._fd, [buffer])
             except BlockingIOError:
                 get_hub().wait_fd(self._fd, READ, None, _READING)
 
@@ -78,7 +82,7 @@ class GreenFileIO(io.RawIOBase):
         self._check_open()
         while True:
             try:
-                return os.write(self._fd, data)
+                return _os_write(self._fd, data)
             except BlockingIOError:
                 get_hub().wait_fd(self._fd, WRITE, None, _WRITING)
 
