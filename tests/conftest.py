@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
+from greenlane.hubs import get_hub
 from greenlane.testing import fresh_hub
 
 
@@ -16,6 +18,26 @@ def _fresh_hub(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     with fresh_hub():
         yield
+
+
+def _open_fds() -> set[int]:
+    """The open fds (including the one listing them, the lowest free number: the same every time)."""
+    return {int(name) for name in os.listdir("/proc/self/fd")}
+
+
+@pytest.fixture
+def no_fd_or_registration_left() -> Iterator[None]:
+    """After the test: every fd it opened is closed and the hub waits on none (I/O test modules use it)."""
+    has_proc = os.path.isdir("/proc/self/fd")
+    before = _open_fds() if has_proc else set()
+    yield
+    hub = get_hub()
+    assert not hub._registered, f"fds left registered with the hub: {sorted(hub._registered)[:20]}"
+    stats = hub.statistics()
+    assert (stats.readers, stats.writers, stats.timers) == (0, 0, 0), stats
+    if has_proc:
+        leaked = _open_fds() - before
+        assert not leaked, f"fds left open: {sorted(leaked)[:20]}"
 
 
 def _patched_stdlib() -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import socket
 import ssl
 from collections.abc import Iterator
@@ -28,21 +27,7 @@ FDS_NEEDED = 2 * CONCURRENT_CONNECTIONS + 256
 HOSTNAME = "greenlane.test"
 
 
-def _open_fds() -> set[int]:
-    """The open fds (including the one listing them, the lowest free number: the same every time)."""
-    return {int(name) for name in os.listdir("/proc/self/fd")}
-
-
-@pytest.fixture(autouse=True)
-def _no_fd_or_registration_left() -> Iterator[None]:
-    has_proc = os.path.isdir("/proc/self/fd")
-    before = _open_fds() if has_proc else set()
-    yield
-    hub = get_hub()
-    assert not hub._registered, f"fds left registered with the hub: {len(hub._registered)}"
-    if has_proc:
-        leaked = _open_fds() - before
-        assert not leaked, f"fds left open: {sorted(leaked)[:20]}"
+pytestmark = pytest.mark.usefixtures("no_fd_or_registration_left")
 
 
 def echo_once(conn: gsocket.socket, address: Any) -> None:

@@ -16,7 +16,6 @@ import greenlane
 from greenlane.green import select as gselect
 from greenlane.green import selectors as gselectors
 from greenlane.green import socket as gsocket
-from greenlane.hubs import get_hub
 
 # Bounds a wait that should end at once: reached only if something hangs.
 HANG_GUARD = 10.0
@@ -27,23 +26,7 @@ needs_epoll = pytest.mark.skipif(not hasattr(select, "epoll"), reason="the platf
 needs_poll = pytest.mark.skipif(not hasattr(gselect, "poll"), reason="green poll needs poll and epoll")
 
 
-def _open_fds() -> set[int]:
-    """The open fds (including the one listing them, the lowest free number: the same every time)."""
-    return {int(name) for name in os.listdir("/proc/self/fd")}
-
-
-@pytest.fixture(autouse=True)
-def _no_fd_or_registration_left() -> Iterator[None]:
-    has_proc = os.path.isdir("/proc/self/fd")
-    before = _open_fds() if has_proc else set()
-    yield
-    hub = get_hub()
-    assert not hub._registered, f"fds left registered with the hub: {hub._registered}"
-    stats = hub.statistics()
-    assert (stats.readers, stats.writers, stats.timers) == (0, 0, 0)
-    if has_proc:
-        leaked = _open_fds() - before
-        assert not leaked, f"fds left open: {sorted(leaked)}"
+pytestmark = pytest.mark.usefixtures("no_fd_or_registration_left")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import hashlib
 import os
 import socket
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,21 +26,7 @@ HOSTNAME = "greenlane.test"
 OTHER_HOSTNAME = "other.greenlane.test"
 
 
-def _open_fds() -> set[int]:
-    """The open fds (including the one listing them, the lowest free number: the same every time)."""
-    return {int(name) for name in os.listdir("/proc/self/fd")}
-
-
-@pytest.fixture(autouse=True)
-def _no_fd_or_registration_left() -> Iterator[None]:
-    has_proc = os.path.isdir("/proc/self/fd")
-    before = _open_fds() if has_proc else set()
-    yield
-    hub = get_hub()
-    assert not hub._registered, f"fds left registered with the hub: {hub._registered}"
-    if has_proc:
-        leaked = _open_fds() - before
-        assert not leaked, f"fds left open: {sorted(leaked)}"
+pytestmark = pytest.mark.usefixtures("no_fd_or_registration_left")
 
 
 @pytest.fixture(scope="module")
