@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -107,3 +108,37 @@ def test_a_green_pipe_handed_to_the_next_process_is_made_blocking_for_it() -> No
     out, _ = second.communicate(timeout=30)
     first.wait()
     assert out == b"PIPED\n\n" and second.returncode == 0
+
+
+def _exited(proc: gsub.Popen) -> None:
+    """Block until ``proc`` has exited, without reaping it."""
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+
+
+def test_wait_with_zero_timeout_returns_the_status_of_an_exited_child() -> None:
+    # The waiter reaped the child in the pass the zero timeout fired: the status was dropped,
+    # TimeoutExpired raised, and the next wait() reported 0.
+    proc = gsub.Popen(["sh", "-c", "exit 3"])
+    _exited(proc)
+    assert proc.wait(timeout=0) == 3
+    assert proc.returncode == 3
+
+
+def test_a_child_reaped_in_the_pass_its_wait_times_out_keeps_its_status(
+    virtual_clock: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_waitpid = os.waitpid
+    reap = greenlane.event.Event()
+
+    def waitpid(pid: int, flags: int) -> tuple[int, int]:
+        if not flags & os.WNOHANG:
+            reap.wait()
+        return real_waitpid(pid, flags)
+
+    monkeypatch.setattr(os, "waitpid", waitpid)
+    proc = gsub.Popen(["sh", "-c", "exit 3"])
+    _exited(proc)
+    # Set first, so it fires first at the same deadline: the waiter reaps, then the wait times out.
+    greenlane.get_hub().call_later(1.0, reap.send)
+    assert proc.wait(timeout=1.0) == 3
+    assert proc.returncode == 3

@@ -27,7 +27,7 @@ from typing import IO, Any, Final
 
 from .._core._stdlib import monotonic
 from ..greenio import GreenPipe
-from ..greenthread import GreenThread, spawn
+from ..greenthread import GreenletExit, GreenThread, spawn
 from . import os as _green_os
 from ._copies import load_copy
 
@@ -131,7 +131,11 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
                 pid, status = waiter.result(max(0.0, timeout))
             except TimeoutError:
                 waiter.kill()
-                raise _std.TimeoutExpired(self.args, timeout) from None
+                # The waiter may have reaped the child in the very pass the timeout fired
+                # (always so for timeout=0 and a child already gone): its status is the answer.
+                if not waiter.done() or waiter.cancelled() or isinstance(waiter.exception(), GreenletExit):
+                    raise _std.TimeoutExpired(self.args, timeout) from None
+                pid, status = waiter.result()
         if self.returncode is None and pid == self.pid:
             self._handle_exitstatus(status)  # type: ignore[attr-defined]
         return self.returncode  # type: ignore[return-value]
