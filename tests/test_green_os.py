@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 
 import pytest
@@ -49,6 +50,45 @@ def test_write_parks_while_the_pipe_is_full() -> None:
         assert gos.write(w, b"more") == 4
         assert drained and drained[0] > 0
     finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_big_write_to_a_blocking_pipe_leaves_the_hub_to_its_reader() -> None:
+    # A blocking fd polled writable took the whole write in one blocking call: past the
+    # pipe's free space the OS thread blocked, and the green thread meant to read never ran.
+    r, w = os.pipe()  # both blocking, as os.pipe() makes them
+    total = 1 << 20
+    done = threading.Event()
+
+    def rescue() -> None:  # the bug blocks the OS thread: drain natively, so the test fails, not hangs
+        if not done.wait(10):
+            left = total
+            while left > 0:
+                left -= len(os.read(r, left))
+
+    watchdog = threading.Thread(target=rescue)
+    watchdog.start()
+    try:
+        first = gos.write(w, b"x" * total)
+        done.set()
+        watchdog.join()
+        assert 0 < first < total
+        got: list[int] = []
+
+        def reader() -> None:
+            while sum(got) < total:  # the first write's bytes included
+                got.append(len(gos.read(r, 65536)))
+
+        t = greenlane.spawn(reader)
+        sent = first
+        while sent < total:
+            sent += gos.write(w, b"x" * (total - sent))
+        t.wait()
+        assert sum(got) == total
+    finally:
+        done.set()
+        watchdog.join()
         os.close(r)
         os.close(w)
 

@@ -3,7 +3,11 @@
 ``read`` and ``write`` on a non-blocking fd try first and park on ``EAGAIN``;
 on a blocking fd (a pipe someone left blocking, a tty) they park until the fd
 is ready and then make the one call, which then cannot block (a regular file
-is always ready). Two green threads cannot wait to read the same fd at once
+is always ready). A pipe or socket polled writable is sure to take only
+``PIPE_BUF`` bytes, so a blocking ``write`` to one sends at most that much
+(``os.write`` may always write less than asked); a bigger one would block
+the whole OS thread until a reader, perhaps a green thread of this very hub,
+made room. Two green threads cannot wait to read the same fd at once
 (the hub refuses: nothing could say which of them the data is for).
 
 Waiting for a child. eventlet polls ``waitpid(WNOHANG)`` every 10 ms. Here a
@@ -18,6 +22,8 @@ killed waiter may leave its thread to reap the child.
 from __future__ import annotations
 
 import os as _std
+import select as _select
+import stat as _stat
 from typing import Any, Final
 
 from .._core import READ, WRITE, get_hub
@@ -36,6 +42,8 @@ _waitpid: Final = _std.waitpid
 # Options a pidfd wait can honour: it reports exits only.
 _PIDFD_OPTIONS: Final = 0
 _HAS_PIDFD: Final = hasattr(_std, "pidfd_open")
+# What a pipe polled writable is sure to take without blocking (POSIX's minimum if unknown).
+_PIPE_BUF: Final[int] = getattr(_select, "PIPE_BUF", 512)
 _pidfd_works = [_HAS_PIDFD]  # cleared the first time the kernel refuses pidfd_open
 
 
@@ -69,12 +77,29 @@ def write(fd: int, data: Any, /) -> int:
         return _write(fd, data)
     if _std.get_blocking(fd):
         get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
-        return _write(fd, data)
+        return _write(fd, _what_fits(fd, data))
     while True:
         try:
             return _write(fd, data)
         except BlockingIOError:
             get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
+
+
+def _what_fits(fd: int, data: Any) -> Any:
+    """``data``, or its first ``PIPE_BUF`` bytes for a pipe or socket (see the module docstring)."""
+    try:
+        view = memoryview(data)
+    except TypeError:
+        return data  # os.write raises its own TypeError
+    if view.nbytes <= _PIPE_BUF:
+        return data
+    mode = _std.fstat(fd).st_mode
+    if not (_stat.S_ISFIFO(mode) or _stat.S_ISSOCK(mode)):
+        return data
+    try:
+        return view.cast("B")[:_PIPE_BUF]
+    except TypeError:  # not contiguous: os.write refuses it anyway
+        return data
 
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
