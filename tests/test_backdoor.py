@@ -181,3 +181,20 @@ def test_stopped_before_it_ever_ran_still_closes_its_sockets() -> None:
     session.kill()  # before it started
     assert ours.fileno() == -1
     theirs.close()
+
+
+def test_a_process_without_stdout_can_still_print_while_a_console_is_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # sys.stdout is None in a process started with its stdout closed: print() is then a no-op,
+    # but while a console was open the routing proxy made every print() raise AttributeError.
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    with backdoor.serve_backdoor() as server:
+        client = Client(greenlane.connect(server.address))
+        assert client.run("print('to the client')") == "to the client\n"
+        print("to nowhere")
+        print("to nowhere", file=sys.stderr)
+        sys.stdout.flush()
+        client.close()
+    assert sys.stdout is None and sys.stderr is None

@@ -72,20 +72,23 @@ class _Quitter:
 class _RoutedStream:
     """Stands in for ``sys.stdout``/``sys.stderr``: a console's writes go to its connection."""
 
-    def __init__(self, fallback: TextIO) -> None:
-        self.fallback = fallback
+    def __init__(self, fallback: TextIO | None) -> None:
+        self.fallback = fallback  # None in a process started without it: print() is then a no-op
         self.routes: dict[greenlet, TextIO] = {}
 
-    def _target(self) -> TextIO:
+    def _target(self) -> TextIO | None:
         return self.routes.get(_raw_current(), self.fallback)
 
     def write(self, text: str) -> int:
-        """Write to the calling green thread's console, or to the replaced stream."""
-        return self._target().write(text)
+        """Write to the calling green thread's console, or to the replaced stream (if any)."""
+        target = self._target()
+        return len(text) if target is None else target.write(text)
 
     def flush(self) -> None:
-        """Flush the calling green thread's console, or the replaced stream."""
-        self._target().flush()
+        """Flush the calling green thread's console, or the replaced stream (if any)."""
+        target = self._target()
+        if target is not None:
+            target.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target(), name)
