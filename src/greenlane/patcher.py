@@ -28,6 +28,7 @@ that are held or shared, ``urllib3`` imported (its connection pools hold
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 import sys
@@ -231,6 +232,10 @@ def _original(name: str) -> ModuleType:
         return module
     try:
         copy = load_copy(name, name, _Originals(exclude=name))
+        if name == "threading":
+            # The interpreter joins only the real module's non-daemon threads at exit;
+            # the copy's OS threads would be killed mid-work without this.
+            atexit.register(copy._shutdown)
     except ImportError:  # a C module: its functions look nothing up in it, so a namespace will do
         values = dict(module.__dict__)
         for attr, value in saved.items():
