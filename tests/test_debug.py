@@ -293,6 +293,17 @@ def test_spew_prints_each_line_until_unspew() -> None:
     assert "greenlane" not in text.replace(__name__, "")  # trace_names filtered other modules out
 
 
+def test_spew_takes_a_single_module_name_as_one_name() -> None:
+    # A string was split into one-letter prefixes: every module starting with any of its letters matched.
+    out = io.StringIO()
+    spew = debug.Spew(__name__ + "_elsewhere", show_values=False, file=out)
+    assert spew.trace_names == (__name__ + "_elsewhere",)
+    spew(sys._getframe(), "line", None)
+    assert out.getvalue() == ""
+    debug.Spew(__name__, show_values=False, file=out)(sys._getframe(), "line", None)
+    assert out.getvalue().startswith(f"{__name__}:")
+
+
 def test_dump_of_another_os_threads_hub() -> None:
     started, release = threading.Event(), threading.Event()  # native: nothing is patched in-process
     hubs: list[Hub] = []

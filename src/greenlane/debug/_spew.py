@@ -18,13 +18,15 @@ _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class Spew:
     """A ``sys.settrace`` function writing ``module:line: source`` for each line run.
 
-    ``trace_names`` limits the output to modules whose name starts with one of
-    them; ``show_values`` also prints the locals named on each line.
+    ``trace_names`` (names, or one name) limits the output to modules whose
+    name starts with one of them; ``show_values`` also prints the locals named on each line.
     """
 
     def __init__(
         self, trace_names: Iterable[str] | None = None, show_values: bool = True, file: TextIO | None = None
     ) -> None:
+        if isinstance(trace_names, str):  # one name, not its letters
+            trace_names = (trace_names,)
         self.trace_names = tuple(trace_names) if trace_names is not None else None
         self.show_values = show_values
         self.file = file
