@@ -142,3 +142,34 @@ def test_a_child_reaped_in_the_pass_its_wait_times_out_keeps_its_status(
     greenlane.get_hub().call_later(1.0, reap.send)
     assert proc.wait(timeout=1.0) == 3
     assert proc.returncode == 3
+
+
+def test_a_poll_between_the_reap_and_the_waiting_thread_keeps_the_status(
+    virtual_clock: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wait(timeout)'s helper reaped the child and handed the status back; a poll() that ran
+    # before the waiting thread resumed found the child gone and set returncode 0 for good.
+    real_waitpid = os.waitpid
+    reap = greenlane.event.Event()
+
+    def waitpid(pid: int, flags: int) -> tuple[int, int]:
+        if not flags & os.WNOHANG:
+            reap.wait()
+        return real_waitpid(pid, flags)
+
+    monkeypatch.setattr(os, "waitpid", waitpid)
+    proc = gsub.Popen(["sh", "-c", "exit 3"])
+    _exited(proc)
+    polled: list[int | None] = []
+
+    def poller() -> None:
+        reap.wait()  # woken right after the helper, before the waiting thread
+        polled.append(proc.poll())
+
+    hub = greenlane.get_hub()
+    spawned: list[greenlane.GreenThread[None]] = []
+    hub.call_later(0.5, lambda: spawned.append(greenlane.spawn(poller)))  # parks after the helper
+    hub.call_later(1.0, reap.send)
+    assert proc.wait(timeout=10) == 3
+    spawned[0].wait()
+    assert polled == [3]

@@ -27,7 +27,7 @@ from typing import IO, Any, Final
 
 from .._core._stdlib import monotonic
 from ..greenio import GreenPipe
-from ..greenthread import GreenletExit, GreenThread, spawn
+from ..greenthread import GreenThread, spawn
 from . import os as _green_os
 from ._copies import load_copy
 
@@ -124,21 +124,25 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         if self.returncode is not None:
             return self.returncode
         if timeout is None:
-            pid, status = self._try_wait(0)
+            self._reap()
         else:
-            waiter = spawn(self._try_wait, 0)
+            waiter = spawn(self._reap)
             try:
-                pid, status = waiter.result(max(0.0, timeout))
+                waiter.result(max(0.0, timeout))
             except TimeoutError:
                 waiter.kill()
                 # The waiter may have reaped the child in the very pass the timeout fired
-                # (always so for timeout=0 and a child already gone): its status is the answer.
-                if not waiter.done() or waiter.cancelled() or isinstance(waiter.exception(), GreenletExit):
+                # (always so for timeout=0 and a child already gone): then that is the answer.
+                if self.returncode is None:
                     raise _std.TimeoutExpired(self.args, timeout) from None
-                pid, status = waiter.result()
+        return self.returncode  # type: ignore[return-value]
+
+    def _reap(self) -> None:
+        # The status is recorded as soon as it is reaped, before anything else can run:
+        # a poll() in between would find the child gone and settle on returncode 0.
+        pid, status = self._try_wait(0)
         if self.returncode is None and pid == self.pid:
             self._handle_exitstatus(status)  # type: ignore[attr-defined]
-        return self.returncode  # type: ignore[return-value]
 
     def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
         """Send ``input``, read stdout and stderr to the end, wait for the child; ``(stdout, stderr)``.
