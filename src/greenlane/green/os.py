@@ -4,11 +4,12 @@
 on a blocking fd (a pipe someone left blocking, a tty) they park until the fd
 is ready and then make the one call, which then cannot block (a regular file
 is always ready). A pipe or socket polled writable is sure to take only
-``PIPE_BUF`` bytes, so a blocking ``write`` to one sends at most that much
-(``os.write`` may always write less than asked); a bigger one would block
-the whole OS thread until a reader, perhaps a green thread of this very hub,
-made room. Two green threads cannot wait to read the same fd at once
-(the hub refuses: nothing could say which of them the data is for).
+``PIPE_BUF`` bytes, so a big blocking ``write`` to one is made in chunks of
+that size, parking before each: all of ``data`` is written, as the stdlib's
+blocking write does, but a single call for it all would block the whole OS
+thread until a reader, perhaps a green thread of this very hub, made room.
+Two green threads cannot wait to read the same fd at once (the hub refuses:
+nothing could say which of them the data is for).
 
 Waiting for a child. eventlet polls ``waitpid(WNOHANG)`` every 10 ms. Here a
 wait for one child (``pid > 0``) opens a pidfd (Linux 5.3+), which becomes
@@ -76,8 +77,15 @@ def write(fd: int, data: Any, /) -> int:
     if not _green():
         return _write(fd, data)
     if _std.get_blocking(fd):
-        get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
-        return _write(fd, _what_fits(fd, data))
+        chunks = _chunks(fd, data)
+        if chunks is None:
+            get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
+            return _write(fd, data)
+        written = 0
+        while written < len(chunks):
+            get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
+            written += _write(fd, chunks[written:written + _PIPE_BUF])
+        return written
     while True:
         try:
             return _write(fd, data)
@@ -85,21 +93,21 @@ def write(fd: int, data: Any, /) -> int:
             get_hub().wait_fd(fd, WRITE, None, f"os.write fd {fd}")
 
 
-def _what_fits(fd: int, data: Any) -> Any:
-    """``data``, or its first ``PIPE_BUF`` bytes for a pipe or socket (see the module docstring)."""
+def _chunks(fd: int, data: Any) -> memoryview | None:
+    """``data`` as bytes to write ``PIPE_BUF`` at a time to a pipe or socket; None: write it at once."""
     try:
         view = memoryview(data)
     except TypeError:
-        return data  # os.write raises its own TypeError
+        return None  # os.write raises its own TypeError
     if view.nbytes <= _PIPE_BUF:
-        return data
+        return None
     mode = _std.fstat(fd).st_mode
     if not (_stat.S_ISFIFO(mode) or _stat.S_ISSOCK(mode)):
-        return data
+        return None
     try:
-        return view.cast("B")[:_PIPE_BUF]
+        return view.cast("B")
     except TypeError:  # not contiguous: os.write refuses it anyway
-        return data
+        return None
 
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
