@@ -31,6 +31,18 @@ def test_read_parks_until_data_arrives(blocking: bool) -> None:
             os.close(w)
 
 
+@pytest.mark.parametrize("blocking", [False, True])
+def test_reading_zero_bytes_returns_at_once(blocking: bool) -> None:
+    r, w = os.pipe()
+    os.set_blocking(r, blocking)
+    try:
+        with greenlane.Timeout(5):  # the stdlib returns b"" without waiting for data
+            assert gos.read(r, 0) == b""
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def test_write_parks_while_the_pipe_is_full() -> None:
     r, w = os.pipe()
     os.set_blocking(w, False)
