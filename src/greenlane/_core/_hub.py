@@ -24,7 +24,6 @@ import os
 from _thread import _local
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
 
 from greenlet import GreenletExit, greenlet
@@ -34,6 +33,7 @@ from . import _pollers, _stdlib
 from ._config import read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
 from ._fds import FdWaits
+from ._introspect import HubStatistics, Introspection
 from ._parking import (
     ABORTED,
     PARKED,
@@ -81,45 +81,6 @@ class VirtualClock(Protocol):
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward."""
-
-
-@dataclass(frozen=True, slots=True)
-class HubStatistics:
-    """A snapshot of one hub's load.
-
-    Times are wall-clock seconds (``time.monotonic``, never the virtual test
-    clock). ``poll_time`` is time spent asleep in the poller waiting for I/O
-    or a timer; everything else since the hub was created counts as
-    ``run_time``. ``longest_pass`` is the longest pass of the loop so far, the
-    one in progress included (callbacks plus the green threads it resumed,
-    idle polling excluded): how long I/O went unlooked at.
-    """
-
-    ready: int
-    timers: int
-    readers: int
-    writers: int
-    green_threads: int
-    switches: int
-    passes: int
-    uptime: float = 0.0
-    poll_time: float = 0.0
-    longest_pass: float = 0.0
-
-    @property
-    def run_time(self) -> float:
-        """Seconds the hub's thread spent not asleep in the poller."""
-        return max(0.0, self.uptime - self.poll_time)
-
-    @property
-    def switches_per_second(self) -> float:
-        """Green threads resumed per second, averaged over the hub's life."""
-        return self.switches / self.uptime if self.uptime > 0 else 0.0
-
-    def switches_per_second_since(self, earlier: HubStatistics) -> float:
-        """Green threads resumed per second between ``earlier`` (a snapshot of the same hub) and this one."""
-        elapsed = self.uptime - earlier.uptime
-        return (self.switches - earlier.switches) / elapsed if elapsed > 0 else 0.0
 
 
 class Task:
@@ -197,7 +158,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(FdWaits, Wakeup):
+class Hub(FdWaits, Wakeup, Introspection):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
     # Called with every new hub when set: greenlane.debug sets it so that
@@ -584,48 +545,6 @@ class Hub(FdWaits, Wakeup):
                 return
             idle.append(me)
             hub_switch()
-
-    # -- introspection ----------------------------------------------------
-
-    def statistics(self) -> HubStatistics:
-        """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
-        now = _stdlib.monotonic()
-        longest = self._longest_pass
-        if self._passes and not self._polling and now - self._pass_start > longest:
-            longest = now - self._pass_start  # the pass in progress (the caller runs inside it)
-        return HubStatistics(
-            ready=len(self._ready) + len(self._calls),
-            timers=len(self._timers),
-            readers=len(self._readers),
-            writers=len(self._writers),
-            green_threads=self._tasks_alive,
-            switches=self._switches,
-            passes=self._passes,
-            uptime=now - self._created,
-            poll_time=self._poll_time,
-            longest_pass=longest,
-        )
-
-    def get_readers(self) -> list[Parked]:
-        """The records of green threads waiting to read an fd (eventlet's name)."""
-        return list(self._readers.values())
-
-    def get_writers(self) -> list[Parked]:
-        """The records of green threads waiting to write an fd (eventlet's name)."""
-        return list(self._writers.values())
-
-    def get_timers_count(self) -> int:
-        """Pending timers (eventlet's name)."""
-        return len(self._timers)
-
-    def timers(self) -> list[Timer]:
-        """The pending timers, earliest first."""
-        return [Timer(self._timers, entry) for entry in self._timers.live()]
-
-    @property
-    def poller_name(self) -> str:
-        """Which backend this hub polls with."""
-        return self._poller.name
 
     def _check_thread(self, what: str) -> None:
         if self._ident != _stdlib.get_ident():

@@ -1,0 +1,117 @@
+"""What a hub shows about itself: ``statistics()`` and eventlet's listing calls.
+
+Read-only views over the hub's fields, kept apart from the loop so ``_hub``
+stays about scheduling. ``Hub`` mixes ``Introspection`` in, as it does
+``FdWaits`` and ``Wakeup``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import _pollers, _stdlib
+from ._parking import Parked
+from ._timers import Timer, TimerHeap
+
+__all__ = ["HubStatistics", "Introspection"]
+
+
+@dataclass(frozen=True, slots=True)
+class HubStatistics:
+    """A snapshot of one hub's load.
+
+    Times are wall-clock seconds (``time.monotonic``, never the virtual test
+    clock). ``poll_time`` is time spent asleep in the poller waiting for I/O
+    or a timer; everything else since the hub was created counts as
+    ``run_time``. ``longest_pass`` is the longest pass of the loop so far, the
+    one in progress included (callbacks plus the green threads it resumed,
+    idle polling excluded): how long I/O went unlooked at.
+    """
+
+    ready: int
+    timers: int
+    readers: int
+    writers: int
+    green_threads: int
+    switches: int
+    passes: int
+    uptime: float = 0.0
+    poll_time: float = 0.0
+    longest_pass: float = 0.0
+
+    @property
+    def run_time(self) -> float:
+        """Seconds the hub's thread spent not asleep in the poller."""
+        return max(0.0, self.uptime - self.poll_time)
+
+    @property
+    def switches_per_second(self) -> float:
+        """Green threads resumed per second, averaged over the hub's life."""
+        return self.switches / self.uptime if self.uptime > 0 else 0.0
+
+    def switches_per_second_since(self, earlier: HubStatistics) -> float:
+        """Green threads resumed per second between ``earlier`` (a snapshot of the same hub) and this one."""
+        elapsed = self.uptime - earlier.uptime
+        return (self.switches - earlier.switches) / elapsed if elapsed > 0 else 0.0
+
+
+class Introspection:
+    """The introspection half of the hub (a mixin: ``Hub`` supplies the fields below)."""
+
+    _ready: Any
+    _calls: Any
+    _timers: TimerHeap
+    _readers: dict[int, Parked]
+    _writers: dict[int, Parked]
+    _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
+    _tasks_alive: int
+    _switches: int
+    _passes: int
+    _polling: bool
+    _pass_start: float
+    _longest_pass: float
+    _created: float
+    _poll_time: float
+    clock: Callable[[], float]
+
+    def statistics(self) -> HubStatistics:
+        """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
+        now = _stdlib.monotonic()
+        longest = self._longest_pass
+        if self._passes and not self._polling and now - self._pass_start > longest:
+            longest = now - self._pass_start  # the pass in progress (the caller runs inside it)
+        return HubStatistics(
+            ready=len(self._ready) + len(self._calls),
+            timers=len(self._timers),
+            readers=len(self._readers),
+            writers=len(self._writers),
+            green_threads=self._tasks_alive,
+            switches=self._switches,
+            passes=self._passes,
+            uptime=now - self._created,
+            poll_time=self._poll_time,
+            longest_pass=longest,
+        )
+
+    def get_readers(self) -> list[Parked]:
+        """The records of green threads waiting to read an fd (eventlet's name)."""
+        return list(self._readers.values())
+
+    def get_writers(self) -> list[Parked]:
+        """The records of green threads waiting to write an fd (eventlet's name)."""
+        return list(self._writers.values())
+
+    def get_timers_count(self) -> int:
+        """Pending timers (eventlet's name)."""
+        return len(self._timers)
+
+    def timers(self) -> list[Timer]:
+        """The pending timers, earliest first."""
+        return [Timer(self._timers, entry) for entry in self._timers.live()]
+
+    @property
+    def poller_name(self) -> str:
+        """Which backend this hub polls with."""
+        return self._poller.name
