@@ -966,6 +966,23 @@ def test_close_from_another_os_thread_wakes_the_waiter() -> None:
         assert get_hub().statistics().readers == 0
 
 
+def test_close_from_another_os_thread_then_fd_reuse_in_the_hub_thread() -> None:
+    """The hub's thread may reuse the fd number before it runs: the new socket must work."""
+    a, b = gsocket.socketpair()
+    with b:
+        greenlane.spawn_after(0.01, b.sendall, b"a")
+        assert a.recv(10) == b"a"  # a's fd is now registered with the hub (kept)
+        old_fd = a.fileno()
+        closer = threading.Thread(target=a.close)
+        closer.start()
+        closer.join()  # closed while the hub did not run: its release is not yet processed
+        c, d = _socket_on(old_fd)
+        with c, d:
+            greenlane.spawn_after(0.01, d.sendall, b"b")
+            c.settimeout(HANG_GUARD)
+            assert c.recv(10) == b"b"  # neither a stale registration nor a late IOClosed
+
+
 def _socket_on(fd: int) -> tuple[gsocket.socket, gsocket.socket]:
     """A new connected pair whose first socket has the fd number ``fd`` (which must be free)."""
     c, d = gsocket.socketpair()

@@ -134,8 +134,21 @@ class FdWaits:
             return
         if _stdlib.get_ident() == self._ident:
             self.notify_close(fd)
-        else:
-            self.call_soon_threadsafe(self.notify_close, fd)
+            return
+        # Another OS thread is about to close fd, and the number may be reused by
+        # this hub's thread right after: drop the registration now (a dict pop is
+        # atomic, and the pollers' unregister is safe from any thread), and only
+        # wake the waiters (if any) on the hub's thread, if they still wait on it.
+        if self._registered.pop(fd, None) is not None:
+            self._poller.unregister(fd)
+        reader, writer = self._readers.get(fd), self._writers.get(fd)
+        if reader is not None or writer is not None:
+            self.call_soon_threadsafe(self._wake_released, fd, reader, writer)
+
+    def _wake_released(self, fd: int, reader: Parked | None, writer: Parked | None) -> None:
+        for rec, table in ((reader, self._readers), (writer, self._writers)):
+            if rec is not None and table.get(fd) is rec and rec.state == PARKED:
+                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
 
     def _dispatch_all(self, events: list[tuple[int, int]]) -> None:
         """Wake the waiters of the fds the poller reported (the wake-up fd aside)."""

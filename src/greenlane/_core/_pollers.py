@@ -147,14 +147,15 @@ class SelectPoller:
             if timeout:
                 _stdlib.os_sleep(timeout)
             return []
-        readers = [fd for fd, ev in fds.items() if ev & READ]
-        writers = [fd for fd, ev in fds.items() if ev & WRITE]
+        items = list(fds.items())  # one atomic copy: release_fd may unregister from another thread
+        readers = [fd for fd, ev in items if ev & READ]
+        writers = [fd for fd, ev in items if ev & WRITE]
         try:
-            r, w, x = _select(readers, writers, list(fds), timeout)
+            r, w, x = _select(readers, writers, [fd for fd, _ in items], timeout)
         except (OSError, ValueError):
             # A closed fd poisons the whole call; report every fd as errored so
             # the hub wakes their waiters and drops the dead registrations.
-            return [(fd, ERROR) for fd in fds if not _fd_alive(fd)] or []
+            return [(fd, ERROR) for fd, _ in items if not _fd_alive(fd)]
         ready: dict[int, int] = {}
         for fd in r:
             ready[fd] = ready.get(fd, 0) | READ
