@@ -341,8 +341,12 @@ def test_unreachable_address_gives_the_stdlib_error(address: tuple[str, int]) ->
     expected = attempt(socket)
     if expected is None:
         pytest.skip(f"{address[0]} answers on this network (a transparent proxy?)")
-    assert attempt(gsocket) is expected
-    assert issubclass(expected, OSError)
+    got = attempt(gsocket)
+    assert got is not None and issubclass(got, OSError)
+    if got is not expected:
+        # Two real attempts: when the network answers close to the timeout, one of
+        # them may time out and the other get the answer. Nothing else may differ.
+        assert TimeoutError in (expected, got), (expected, got)
     stats = get_hub().statistics()
     assert (stats.writers, stats.timers) == (0, 0)
 
