@@ -124,11 +124,10 @@ def test_wait_with_zero_timeout_returns_the_status_of_an_exited_child() -> None:
     assert proc.returncode == 3
 
 
-def test_a_child_reaped_in_the_pass_its_wait_times_out_keeps_its_status(
-    virtual_clock: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _gate_blocking_waitpid(monkeypatch: pytest.MonkeyPatch) -> greenlane.event.Event[None]:
+    """Make a blocking ``os.waitpid`` wait for the returned event first (WNOHANG calls pass)."""
     real_waitpid = os.waitpid
-    reap = greenlane.event.Event()
+    reap: greenlane.event.Event[None] = greenlane.event.Event()
 
     def waitpid(pid: int, flags: int) -> tuple[int, int]:
         if not flags & os.WNOHANG:
@@ -136,6 +135,13 @@ def test_a_child_reaped_in_the_pass_its_wait_times_out_keeps_its_status(
         return real_waitpid(pid, flags)
 
     monkeypatch.setattr(os, "waitpid", waitpid)
+    return reap
+
+
+def test_a_child_reaped_in_the_pass_its_wait_times_out_keeps_its_status(
+    virtual_clock: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reap = _gate_blocking_waitpid(monkeypatch)
     proc = gsub.Popen(["sh", "-c", "exit 3"])
     _exited(proc)
     # Set first, so it fires first at the same deadline: the waiter reaps, then the wait times out.
@@ -149,15 +155,7 @@ def test_a_poll_between_the_reap_and_the_waiting_thread_keeps_the_status(
 ) -> None:
     # wait(timeout)'s helper reaped the child and handed the status back; a poll() that ran
     # before the waiting thread resumed found the child gone and set returncode 0 for good.
-    real_waitpid = os.waitpid
-    reap = greenlane.event.Event()
-
-    def waitpid(pid: int, flags: int) -> tuple[int, int]:
-        if not flags & os.WNOHANG:
-            reap.wait()
-        return real_waitpid(pid, flags)
-
-    monkeypatch.setattr(os, "waitpid", waitpid)
+    reap = _gate_blocking_waitpid(monkeypatch)
     proc = gsub.Popen(["sh", "-c", "exit 3"])
     _exited(proc)
     polled: list[int | None] = []
