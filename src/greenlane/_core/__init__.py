@@ -7,6 +7,7 @@ never calls ``greenlet.switch`` itself.
 from __future__ import annotations
 
 from ._config import Config, read_config
+from ._fdqueue import set_multiple_fd_waiters
 from ._hub import (
     CrossThreadError,
     DeadlockError,
@@ -20,6 +21,7 @@ from ._hub import (
     reset_thread_hub,
     set_preferred_poller,
 )
+from ._introspect import FdWaiter
 from ._owner import Owned
 from ._parking import TIMED_OUT, Parked, park
 from ._pollers import ERROR, READ, WRITE
@@ -35,6 +37,7 @@ __all__ = [
     "Config",
     "CrossThreadError",
     "DeadlockError",
+    "FdWaiter",
     "Hub",
     "HubStatistics",
     "IOClosed",
@@ -50,5 +53,6 @@ __all__ = [
     "read_config",
     "refuse_free_threading",
     "reset_thread_hub",
+    "set_multiple_fd_waiters",
     "set_preferred_poller",
 ]

@@ -32,6 +32,7 @@ from greenlet import getcurrent as _getcurrent
 from . import _pollers, _stdlib
 from ._config import read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
+from ._fdqueue import SHARED
 from ._fds import FdWaits
 from ._introspect import HubStatistics, Introspection
 from ._parking import (
@@ -179,6 +180,7 @@ class Hub(FdWaits, Wakeup, Introspection):
         self._poller = _pollers.make_poller(poller or _preferred_poller())
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
+        self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
         self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
@@ -375,6 +377,8 @@ class Hub(FdWaits, Wakeup, Introspection):
     def _abort(self, rec: Parked) -> None:
         if rec.queue is not None:
             rec.queue.remove(rec)
+        elif rec.fd >= 0 and rec.events & SHARED:
+            self._leave_lines(rec)  # promotes the next waiter on that fd (_fdqueue)
         elif rec.fd >= 0:
             fd = rec.fd
             if rec.events & _pollers.READ and self._readers.get(fd) is rec:

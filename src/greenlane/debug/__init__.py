@@ -11,10 +11,10 @@
   ``install_dump_signal(signal.SIGUSR1)`` prints that to stderr on a signal.
 - ``spawn_stacks(True)`` also records where each green thread was spawned
   (costly: a stack walk per spawn; off by default, and then free).
-- eventlet's toggles: ``hub_timer_stacks`` and ``spew``/``unspew`` work;
-  ``hub_exceptions``, ``tpool_exceptions``, ``hub_listener_stacks`` and
-  ``hub_prevent_multiple_readers(True)`` are accepted and change nothing, since
-  greenlane already behaves the useful way (see each one's docstring).
+- eventlet's toggles: ``hub_timer_stacks``, ``hub_prevent_multiple_readers``
+  and ``spew``/``unspew`` work; ``hub_exceptions``, ``tpool_exceptions`` and
+  ``hub_listener_stacks`` are accepted and change nothing, since greenlane
+  already behaves the useful way (see each one's docstring).
 
 The toggles are process-wide debug state (docs/design.md); the blocking
 detector watches hubs, one by one.
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any, Final, TextIO
 
-from .._core import Hub, Task, get_hub, read_config
+from .._core import Hub, Task, get_hub, read_config, set_multiple_fd_waiters
 from . import _dump
 from ._blocking import BlockingMonitor, monitor
 from ._spew import Spew
@@ -204,10 +204,17 @@ def tpool_exceptions(state: bool) -> None:
 
 
 def hub_prevent_multiple_readers(state: bool = True) -> None:
-    """eventlet's toggle. greenlane always refuses a second reader (or writer) on one fd
-    with ``RuntimeError``; turning that off is not supported (``ValueError``)."""
-    if not state:
-        raise ValueError("greenlane does not allow two green threads to wait on one fd")
+    """eventlet's toggle: refuse (True, the default) or allow several green threads waiting on one fd.
+
+    Refused, a second green thread waiting to read (or write) an fd that
+    already has one gets ``RuntimeError``: two readers of one socket usually
+    mean interleaved requests. Allowed (``False``, as oslo.log's ``PipeMutex``
+    asks), they line up: each readiness report wakes the first in line only,
+    and when it leaves (woken, timed out, killed) the next one takes its place,
+    as in eventlet; closing the fd (``notify_close``) wakes them all with
+    ``IOClosed``. Process-wide, as in eventlet.
+    """
+    set_multiple_fd_waiters(not state)
 
 
 # -- spew ---------------------------------------------------------------------
