@@ -74,7 +74,7 @@ class FdWaits(FdLines):
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is None or rec.hub is not self:
             rec = record_of(glet, self)  # type: ignore[arg-type]
-        shared = events & _READ and fd in self._readers or events & _WRITE and fd in self._writers
+        shared = (events & _READ and fd in self._readers) or (events & _WRITE and fd in self._writers)
         if shared:
             self._refuse_second(fd, events)  # unless several waiters are allowed (_fdqueue)
         have = self._registered.get(fd)
@@ -145,7 +145,8 @@ class FdWaits(FdLines):
             self._poller.unregister(fd)
         waiters = [rec for rec in (self._readers.get(fd), self._writers.get(fd)) if rec is not None]
         if self._fd_lines:  # tuple() copies a deque without releasing the GIL
-            waiters += tuple(self._fd_lines.get((fd, _READ), ())) + tuple(self._fd_lines.get((fd, _WRITE), ()))
+            lines = self._fd_lines
+            waiters += tuple(lines.get((fd, _READ), ())) + tuple(lines.get((fd, _WRITE), ()))
         if waiters:
             self.call_soon_threadsafe(self._wake_released, fd, waiters)
 

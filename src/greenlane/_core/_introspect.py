@@ -134,11 +134,13 @@ class Introspection:
 
         Each fd's waiters in the order they will be woken (see ``_fdqueue``).
         """
-        return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in self._waiters(self._readers, _pollers.READ)]
+        waiters = self._waiters(self._readers, _pollers.READ)
+        return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_writers(self) -> list[FdWaiter]:
         """The green threads waiting to write an fd, as eventlet's listener records (its name)."""
-        return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in self._waiters(self._writers, _pollers.WRITE)]
+        waiters = self._waiters(self._writers, _pollers.WRITE)
+        return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_timers_count(self) -> int:
         """Pending timers (eventlet's name)."""
