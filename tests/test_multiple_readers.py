@@ -303,7 +303,7 @@ def test_pipe_mutex_shared_by_green_threads_of_two_os_threads(shared_fds: None) 
         mutex.close()
 
 
-def test_release_fd_from_another_os_thread_wakes_every_waiter(shared_fds: None, pipe: tuple[int, int]) -> None:
+def test_release_fd_from_another_os_thread_wakes_all_waiters(shared_fds: None, pipe: tuple[int, int]) -> None:
     r, _w = pipe
     errors: list[str] = []
 
