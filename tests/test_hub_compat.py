@@ -186,7 +186,7 @@ def test_abort_wakes_the_main_green_thread_from_switch() -> None:
 def test_a_thread_in_switch_is_woken_by_a_kill() -> None:
     gt = greenlane.spawn(get_hub().switch)
     greenlane.sleep(0)
-    assert "hub.switch()" in debug.format_greenthreads()
+    assert f"{gt!r}: waiting on hub.switch()" in debug.format_greenthreads()
     gt.kill()
     assert gt.dead
 
@@ -345,3 +345,35 @@ def test_spawn_for_awaitable_says_why_it_cannot() -> None:
         with pytest.raises(RuntimeError, match=r"spawn_for_awaitable\(<coroutine .*needs the asyncio hub"):
             green_asyncio.spawn_for_awaitable(coro)
     assert coro.cr_frame is None  # closed
+
+
+def test_green_select_is_woken_when_a_selected_fd_is_announced_closed() -> None:
+    from greenlane.green import select as green_select
+
+    a, b = socket.socketpair()
+    other_a, other_b = socket.socketpair()
+    try:
+        outcome: list[object] = []
+
+        def selecting() -> None:
+            try:
+                outcome.append(green_select.select([a, other_a], [], []))
+            except IOClosed as exc:
+                outcome.append(exc.errno)
+
+        gt = greenlane.spawn(selecting)
+        _settle(lambda: a.fileno() in get_hub()._close_watchers)
+        hubs.notify_opened(a.fileno())  # eventlet's test: "the number was handed out again"
+        gt.wait()
+        assert outcome == [errno.EBADF]
+        assert get_hub()._close_watchers == {}
+        # A select that ends normally leaves no watcher behind either.
+        gt = greenlane.spawn(selecting)
+        _settle(lambda: a.fileno() in get_hub()._close_watchers)
+        other_b.send(b"x")
+        gt.wait()
+        assert outcome[-1] == ([other_a], [], [])
+        assert get_hub()._close_watchers == {}
+    finally:
+        for s in (a, b, other_a, other_b):
+            s.close()

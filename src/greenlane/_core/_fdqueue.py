@@ -29,15 +29,27 @@ pays nothing at all for this module.
 Invariants (kept here): a line exists only for an fd and direction whose table
 holds a head; a line is never empty; every record in a line or a table is
 PARKED, with ``SHARED`` set in its ``events`` if it is in a line or heads one.
+
+Close watchers. A green ``select`` waits on an epoll fd of its own that holds
+the fds it was given, so closing one of those (``notify_close``, eventlet's
+``mark_as_reopened``) would not reach it. ``wait_fd_or_close`` also lists
+the waiter under each of those fds in ``_close_watchers``, and
+``notify_close`` wakes them with ``IOClosed`` as eventlet's select listeners
+are; a close pays one dict check for this while nobody watches.
 """
 
 from __future__ import annotations
 
+import errno
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import ClassVar, Final
 
+from greenlet import getcurrent as _getcurrent
+
 from . import _pollers
-from ._parking import Parked
+from ._errors import IOClosed
+from ._parking import PARKED, Parked, record_of
 
 __all__ = ["SHARED", "FdLines"]
 
@@ -60,6 +72,38 @@ class FdLines:
     _writers: dict[int, Parked]
     # (fd, READ or WRITE) -> the records waiting behind that table's head, first come first.
     _fd_lines: dict[tuple[int, int], Line]
+    # fd -> records woken with IOClosed when it is announced closed (wait_fd_or_close).
+    _close_watchers: dict[int, list[Parked]]
+    wait_fd: Callable[..., bool]
+    throw: Callable[..., None]
+
+    def wait_fd_or_close(
+        self, fd: int, events: int, timeout: float | None, reason: str, closes: Iterable[int]
+    ) -> bool:
+        """``wait_fd``, also ended by ``IOClosed`` if one of ``closes`` is announced closed meanwhile.
+
+        For waits on an fd that stands for others (green ``select``'s epoll
+        set): ``notify_close`` of any of ``closes`` wakes this waiter too.
+        """
+        rec = record_of(_getcurrent(), self)  # type: ignore[arg-type]
+        watched = list(closes)
+        watchers = self._close_watchers
+        for other in watched:
+            watchers.setdefault(other, []).append(rec)
+        try:
+            return self.wait_fd(fd, events, timeout, reason)
+        finally:
+            for other in watched:
+                recs = watchers.get(other)
+                if recs is not None and rec in recs:
+                    recs.remove(rec)
+                    if not recs:
+                        del watchers[other]
+
+    def _wake_close_watchers(self, fd: int) -> None:
+        for rec in self._close_watchers.pop(fd, ()):
+            if rec.state == PARKED:
+                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while selected on"))
 
     def _refuse_second(self, fd: int, events: int) -> None:
         """Raise ``RuntimeError`` unless several waiters per fd are allowed (``fd`` has one)."""

@@ -127,6 +127,8 @@ class FdWaits(FdLines):
         """Announce that ``fd`` is about to be closed: its waiters (all of them) get ``IOClosed``."""
         for rec in self._fd_waiters(fd):
             self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        if self._close_watchers:
+            self._wake_close_watchers(fd)
         if self._registered.pop(fd, None) is not None:
             self._poller.unregister(fd)
 

@@ -182,6 +182,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
         self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
+        self._close_watchers: dict[int, list[Parked]] = {}
         self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
