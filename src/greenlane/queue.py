@@ -72,7 +72,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._core import TIMED_OUT, Owned, WaitQueue, current_hub, park
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current_hub, park
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
 from ._native import wait_from_native
@@ -93,9 +93,8 @@ def _check_maxsize(size: Any) -> int | None:
     return size
 
 
-def _check_timeout(timeout: float) -> None:
-    if not timeout >= 0:  # NaN too
-        raise ValueError(f"timeout must be None or a non-negative number, not {timeout!r}")
+def _check_timeout(timeout: float, name: str) -> float:
+    return check_timeout(timeout, name, negative=False)
 
 
 class LightQueue(Owned, Generic[T]):
@@ -190,7 +189,7 @@ class LightQueue(Owned, Generic[T]):
         ignored when ``block`` is False, as in the stdlib.
         """
         if timeout is not None and block:
-            _check_timeout(timeout)
+            timeout = _check_timeout(timeout, "Queue.put() timeout")
         if self._owner_ident != get_ident() and self._put_elsewhere(item, block, timeout):
             return
         # Invariant: getters wait only while nothing is stored.
@@ -276,7 +275,7 @@ class LightQueue(Owned, Generic[T]):
         ``timeout`` is ignored when ``block`` is False, as in the stdlib.
         """
         if timeout is not None and block:
-            _check_timeout(timeout)
+            timeout = _check_timeout(timeout, "Queue.get() timeout")
         if self._owner_ident != get_ident():
             done = self._get_elsewhere(block, timeout)
             if done:
@@ -406,7 +405,7 @@ class Queue(LightQueue[T]):
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every accepted item was marked done; False if ``timeout`` passed first."""
         if timeout is not None:
-            _check_timeout(timeout)
+            timeout = _check_timeout(timeout, "Queue.join() timeout")
         if self._tasks == 0:  # (from any thread: it was zero at this moment)
             return True
         if self._owner_ident != get_ident() and self._claim("Queue.join") is None:

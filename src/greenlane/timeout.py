@@ -76,7 +76,7 @@ class Timeout(BaseException):
         # Soft: a wait that already succeeded (an item handed over, a put accepted)
         # keeps its result, and ``exc`` is raised at the thread's next wait instead.
         if not get_hub().throw(glet, exc, soft=True):
-            self._deferred = (glet.rec, exc)
+            self._deferred = (glet.rec, exc)  # type: ignore[attr-defined]
 
     @property
     def pending(self) -> bool:

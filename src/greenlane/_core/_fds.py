@@ -50,7 +50,7 @@ class FdWaits:
     _ready: Any
     _expire: Callable[[Parked], None]
     _switch_out: Callable[[Parked], Any]
-    throw: Callable[..., None]
+    throw: Callable[..., bool]
 
     def wait_fd(
         self,

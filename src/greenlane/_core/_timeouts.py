@@ -45,7 +45,7 @@ def check_timeout(value: object, name: str = "timeout", *, negative: bool = True
     """
     cls = value.__class__
     if cls is float:
-        if value >= 0.0 or (negative and value == value):  # type: ignore[operator]
+        if value >= 0.0 or (negative and value < 0.0):  # type: ignore[operator]  # NaN is neither
             return value  # type: ignore[return-value]
     elif cls is int and (negative or value >= 0):  # type: ignore[operator]
         return value  # type: ignore[return-value]
