@@ -65,7 +65,7 @@ def _wait_time(blocking: bool, timeout: float | None) -> float | None:
         return None
     timeout = check_timeout(timeout, "acquire() timeout")
     if timeout < 0:
-        raise ValueError(f"acquire() timeout must be None, -1 or >= 0, not {timeout!r}")
+        raise ValueError(f"acquire() timeout must be non-negative (or -1 or None: forever), not {timeout!r}")
     if not blocking:
         raise ValueError("can't specify a timeout for a non-blocking call")
     return timeout

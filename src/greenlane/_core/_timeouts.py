@@ -54,15 +54,15 @@ def check_timeout(value: object, name: str = "timeout", *, negative: bool = True
 
 def _slow_check(value: object, name: str, negative: bool) -> float:
     if isinstance(value, (str, bytes, bytearray)):
-        raise TypeError(f"{name} must be a number, not {value!r}")
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except OverflowError:
         seconds = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, not {value!r}") from None
+        raise TypeError(f"{name} must be a number of seconds, not {value!r}") from None
     if math.isnan(seconds):
-        raise ValueError(f"{name} must be a number, not {value!r}")
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}")
     if seconds < 0.0 and not negative:
-        raise ValueError(f"{name} must not be negative, not {value!r}")
+        raise ValueError(f"{name} must be non-negative, not {value!r}")
     return value if isinstance(value, (int, float)) else seconds

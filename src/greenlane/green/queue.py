@@ -53,7 +53,9 @@ class SimpleQueue(Generic[T]):
         False) and ``ValueError`` for a negative timeout.
         """
         if block and timeout is not None:
-            timeout = check_timeout(timeout, "'timeout'", negative=False)
+            timeout = check_timeout(timeout, "'timeout'")
+            if timeout < 0:
+                raise ValueError("'timeout' must be a non-negative number")  # the stdlib's words
         got = self._count.acquire(True, timeout) if block else self._count.acquire(False)
         if not got:
             raise Empty
