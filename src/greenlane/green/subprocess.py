@@ -121,9 +121,13 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
             # Someone else reaped it (a SIGCHLD handler set to SIG_IGN, another waiter): the stdlib's answer.
             return self.pid, 0
 
-    def _wait(self, timeout: float | None) -> int:
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to end (parking this green thread); ``TimeoutExpired`` after ``timeout``."""
         if timeout is not None:
             timeout = check_timeout(timeout, "Popen.wait() timeout")
+        return super().wait(timeout)
+
+    def _wait(self, timeout: float | None) -> int:
         if self.returncode is not None:
             return self.returncode
         if timeout is None:
