@@ -133,6 +133,8 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     if isinstance(gt, GreenThread):
         gt.kill(*throw_args)
         return
+    if not isinstance(gt, (Task, greenlet)):
+        raise TypeError(f"kill() needs a green thread (GreenThread, spawn_n handle, greenlet), not {gt!r}")
     exc = _exception_from(throw_args)
     if isinstance(gt, Task):  # a spawn_n thread's handle
         if gt._state == _QUEUED:
@@ -298,6 +300,8 @@ class GreenThread(Task, Generic[T]):
 
     def link(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``fn(self, *args, **kwargs)`` when the thread ends (now, if it has)."""
+        if not callable(fn):
+            raise TypeError(f"link() needs a callable, not {fn!r}")
         if self._state == _DONE:
             self._call_link(fn, args, kwargs)
             return
