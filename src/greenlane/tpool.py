@@ -90,6 +90,7 @@ class _Pool:
         # Workers that finished a job and will take the next one, not yet claimed
         # by a caller (ThreadPoolExecutor's rule; guarded by ``lock``).
         self.idle = 0
+        self.generation = 0  # bumped by stop(): a worker of an older one is not counted idle
         self.inflight: set[_Job] = set()
         self.lock = allocate_lock()
         self.shutting_down = False
@@ -107,7 +108,7 @@ class _Pool:
             elif len(self.workers) < self.wanted():
                 exited = allocate_lock()
                 exited.acquire()
-                start_new_thread(_worker, (self, exited))
+                start_new_thread(_worker, (self, exited, self.generation))
                 self.workers.append(exited)
             # else: every worker is busy and the pool is full; the job waits its turn.
 
@@ -115,6 +116,7 @@ class _Pool:
         with self.lock:
             workers, self.workers = self.workers, []
             self.idle = 0
+            self.generation += 1
             for _ in workers:
                 self.jobs.put(_STOP)
         for exited in workers:
@@ -125,7 +127,7 @@ _pool = _Pool()
 _quiet_lock = allocate_lock()
 
 
-def _worker(pool: _Pool, exited: Any) -> None:
+def _worker(pool: _Pool, exited: Any, generation: int) -> None:
     _tls.tpool_worker = True
     with _quiet_lock:  # wakes hubs only through held jobs: not a deadlock-rule waker
         quiet_threads[0] += 1
@@ -138,10 +140,13 @@ def _worker(pool: _Pool, exited: Any) -> None:
                 outcome = (True, job.fn(*job.args, **job.kwargs))
             except BaseException as exc:  # handed to the caller with its traceback
                 outcome = (False, exc)
+            # Idle from now on, counted before the caller can resume: its next call
+            # then finds this worker instead of starting another.
+            with pool.lock:
+                if pool.generation == generation:  # else stopped: a _STOP is queued for us
+                    pool.idle += 1
             job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
             del job, outcome
-            with pool.lock:
-                pool.idle += 1
     finally:
         with _quiet_lock:
             quiet_threads[0] -= 1
