@@ -93,10 +93,6 @@ def _check_maxsize(size: Any) -> int | None:
     return size
 
 
-def _check_timeout(timeout: float, name: str) -> float:
-    return check_timeout(timeout, name, negative=False)
-
-
 class LightQueue(Owned, Generic[T]):
     """A FIFO queue between green threads, without task tracking (no ``task_done``/``join``).
 
@@ -189,7 +185,7 @@ class LightQueue(Owned, Generic[T]):
         ignored when ``block`` is False, as in the stdlib.
         """
         if timeout is not None and block:
-            timeout = _check_timeout(timeout, "Queue.put() timeout")
+            timeout = check_timeout(timeout, "Queue.put() timeout", negative=False)
         if self._owner_ident != get_ident() and self._put_elsewhere(item, block, timeout):
             return
         # Invariant: getters wait only while nothing is stored.
@@ -275,7 +271,7 @@ class LightQueue(Owned, Generic[T]):
         ``timeout`` is ignored when ``block`` is False, as in the stdlib.
         """
         if timeout is not None and block:
-            timeout = _check_timeout(timeout, "Queue.get() timeout")
+            timeout = check_timeout(timeout, "Queue.get() timeout", negative=False)
         if self._owner_ident != get_ident():
             done = self._get_elsewhere(block, timeout)
             if done:
@@ -405,7 +401,7 @@ class Queue(LightQueue[T]):
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every accepted item was marked done; False if ``timeout`` passed first."""
         if timeout is not None:
-            timeout = _check_timeout(timeout, "Queue.join() timeout")
+            timeout = check_timeout(timeout, "Queue.join() timeout", negative=False)
         if self._tasks == 0:  # (from any thread: it was zero at this moment)
             return True
         if self._owner_ident != get_ident() and self._claim("Queue.join") is None:

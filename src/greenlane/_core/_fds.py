@@ -69,8 +69,8 @@ class FdWaits:
         sockets do), since a registration outliving its fd would miss a reuse
         of the number.
         """
-        if timeout is not None:
-            timeout = check_timeout(timeout)
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout)  # the net under the callers' checks (see _timeouts)
         glet = _getcurrent()
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is None or rec.hub is not self:

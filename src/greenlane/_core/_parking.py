@@ -150,8 +150,10 @@ def park(
     appended to ``queue`` (when given) and removed from it on timeout or
     abort, so a queue holds exactly the records still parked.
     """
-    if timeout is not None:
-        timeout = check_timeout(timeout)  # before any state changes: see _timeouts
+    # The net under every caller's own check (see _timeouts), before any state
+    # changes; a float in range passes without a call (timed waits are hot).
+    if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+        timeout = check_timeout(timeout)
     glet = _getcurrent()
     try:
         rec: Parked = glet.rec  # type: ignore[attr-defined]
