@@ -78,8 +78,8 @@ class Event(Owned, Generic[T]):
 
         A ``timeout`` of 0 or less does not wait.
         """
-        if timeout is not None:
-            timeout = check_timeout(timeout, "Event.wait() timeout")
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout, "Event.wait() timeout")  # not an in-range float
         if self._result is not _NOT_SENT:
             result, exc = self._result, self._exc
         elif self._owner_ident != get_ident() and self._claim("Event.wait") is None:

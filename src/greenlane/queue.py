@@ -184,7 +184,7 @@ class LightQueue(Owned, Generic[T]):
         waiting getter), or if ``timeout`` seconds pass first; ``timeout`` is
         ignored when ``block`` is False, as in the stdlib.
         """
-        if timeout is not None and block:
+        if timeout is not None and block and not (timeout.__class__ is float and timeout >= 0.0):
             timeout = check_timeout(timeout, "Queue.put() timeout", negative=False)
         if self._owner_ident != get_ident() and self._put_elsewhere(item, block, timeout):
             return
@@ -270,7 +270,7 @@ class LightQueue(Owned, Generic[T]):
         waiting putter on a channel), or if ``timeout`` seconds pass first;
         ``timeout`` is ignored when ``block`` is False, as in the stdlib.
         """
-        if timeout is not None and block:
+        if timeout is not None and block and not (timeout.__class__ is float and timeout >= 0.0):
             timeout = check_timeout(timeout, "Queue.get() timeout", negative=False)
         if self._owner_ident != get_ident():
             done = self._get_elsewhere(block, timeout)

@@ -26,7 +26,10 @@ The rules, the same everywhere:
   caller's choice through ``negative=True``.
 
 The fast path (an exact ``float`` or ``int`` in range) is two type checks and
-a comparison: timed waits pay about 60 ns for it, untimed waits nothing
+a comparison, but a call still costs more than the check: the hottest timed
+waits (``park``, ``wait_fd``, ``Event.wait``, ``Queue.get``/``put``) pass an
+in-range float inline (``t.__class__ is float and t >= 0.0``, false for NaN)
+and call ``check_timeout`` for anything else. Untimed waits pay nothing
 (callers test ``is None`` first).
 """
 
