@@ -537,3 +537,17 @@ def test_throw_is_kill_under_greenlets_name() -> None:
     hub.schedule_call_global(0, gt.throw, ValueError("kaboom"))
     greenlane.sleep(0.001)
     assert isinstance(gt.exception(), ValueError)
+
+
+def test_kill_of_something_not_a_green_thread_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"kill\(\) needs a green thread .*not 42"):
+        greenlane.kill(42)  # type: ignore[arg-type]
+
+
+def test_link_refuses_a_non_callable_at_link_time() -> None:
+    gt = greenlane.spawn(int)
+    with pytest.raises(TypeError, match=r"link\(\) needs a callable, not 42"):
+        gt.link(42)  # type: ignore[arg-type]
+    assert gt.wait() == 0
+    with pytest.raises(TypeError, match="not 'x'"):
+        gt.link("x")  # type: ignore[arg-type]  # already dead: refused all the same

@@ -40,6 +40,7 @@ from ._core import (
     Task,
     Timer,
     WaitQueue,
+    check_timeout,
     current,
     current_hub,
     get_hub,
@@ -83,13 +84,7 @@ def sleep(seconds: float = 0) -> None:
     if seconds == 0:
         current_hub().yield_now()
         return
-    try:
-        positive = seconds > 0
-    except TypeError:
-        raise TypeError(f"sleep() needs a number of seconds, not {seconds!r}") from None
-    if not positive:
-        raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")
-    park("sleep", seconds)
+    park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
 
 
 def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
@@ -106,8 +101,7 @@ def spawn_after(
     seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> GreenThread[T]:
     """Like ``spawn``, but start after ``seconds``; ``cancel()`` before then stops it."""
-    if not seconds >= 0:
-        raise ValueError(f"spawn_after() needs a non-negative delay, not {seconds!r}")
+    seconds = check_timeout(seconds, "spawn_after() seconds", negative=False)
     if not callable(fn):
         raise TypeError(f"spawn_after() needs a callable, not {fn!r}")
     gt = GreenThread(fn, args, kwargs)
@@ -139,6 +133,8 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     if isinstance(gt, GreenThread):
         gt.kill(*throw_args)
         return
+    if not isinstance(gt, (Task, greenlet)):
+        raise TypeError(f"kill() needs a green thread (GreenThread, spawn_n handle, greenlet), not {gt!r}")
     exc = _exception_from(throw_args)
     if isinstance(gt, Task):  # a spawn_n thread's handle
         if gt._state == _QUEUED:
@@ -304,6 +300,8 @@ class GreenThread(Task, Generic[T]):
 
     def link(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``fn(self, *args, **kwargs)`` when the thread ends (now, if it has)."""
+        if not callable(fn):
+            raise TypeError(f"link() needs a callable, not {fn!r}")
         if self._state == _DONE:
             self._call_link(fn, args, kwargs)
             return
@@ -384,6 +382,8 @@ class GreenThread(Task, Generic[T]):
         return self._exc
 
     def _wait_for_future(self, timeout: float | None) -> None:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._state != _DONE and not self._wait_done(timeout):
             raise FuturesTimeoutError(f"{self!r} did not finish within {timeout} seconds")
 

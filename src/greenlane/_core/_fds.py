@@ -20,7 +20,8 @@ from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
 from ._errors import IOClosed
-from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of
+from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of, take_deferred
+from ._timeouts import check_timeout
 from ._timers import TimerHeap
 
 __all__ = ["FdWaits"]
@@ -49,7 +50,7 @@ class FdWaits:
     _ready: Any
     _expire: Callable[[Parked], None]
     _switch_out: Callable[[Parked], Any]
-    throw: Callable[..., None]
+    throw: Callable[..., bool]
 
     def wait_fd(
         self,
@@ -68,10 +69,14 @@ class FdWaits:
         sockets do), since a registration outliving its fd would miss a reuse
         of the number.
         """
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout)  # the net under the callers' checks (see _timeouts)
         glet = _getcurrent()
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is None or rec.hub is not self:
             rec = record_of(glet, self)  # type: ignore[arg-type]
+        if rec.deferred is not None:
+            raise take_deferred(rec)
         if events & _READ and fd in self._readers:
             raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
         if events & _WRITE and fd in self._writers:
