@@ -129,6 +129,7 @@ class RequestParser:
         "_error",
         "_framing",
         "_head_fed",
+        "_head_size",
         "_header_count",
         "_in_head",
         "_limits",
@@ -151,11 +152,17 @@ class RequestParser:
         self._url: list[bytes] = []
         self._url_size = 0
         self._header_count = 0
+        self._head_size = 0
         self._chunks = 0
         self._framing = 0
 
     def __repr__(self) -> str:
         return f"<RequestParser queued={len(self.messages)} in_head={self._in_head}>"
+
+    @property
+    def error(self) -> BadRequest | None:
+        """What made the parser refuse, once it has."""
+        return self._error
 
     @property
     def in_request(self) -> bool:
@@ -188,8 +195,10 @@ class RequestParser:
             if self._head_fed > self._limits.max_head_size:
                 self._fail(431, "Request Header Fields Too Large")
         elif body_before >= 0 and current is self._current and current is not None and not current.complete:
-            # Still in the body of the request that was in progress: every byte not body
-            # was framing (chunk-size lines, extensions, CRLFs); keep that within budget.
+            # A read wholly inside one chunked body: every byte not body was framing
+            # (chunk-size lines, extensions, CRLFs); keep that within budget. A read that
+            # also holds a head or a body's end is not counted (positions inside a read
+            # are llhttp's secret), so at most one read (64 KiB) escapes the count.
             self._framing += len(data) - (current.body_size - body_before)
             if self._framing > MAX_CHUNK_OVERHEAD + CHUNK_OVERHEAD_PER_CHUNK * self._chunks:
                 self._fail(400, "Bad Request (chunk extensions too long)")
@@ -207,12 +216,14 @@ class RequestParser:
         self._url = []
         self._url_size = 0
         self._header_count = 0
+        self._head_size = 0
         self._chunks = 0
         self._framing = 0
 
     def on_url(self, part: bytes) -> None:
         self._url.append(part)
         self._url_size += len(part)
+        self._head_size += len(part)
         # +12 for the method's space and " HTTP/1.1": the limit is on the request line.
         if self._url_size + len(self._parser.get_method()) + 10 >= self._limits.max_request_line:
             self._error = BadRequest(414, "Request-URI Too Long")
@@ -227,6 +238,11 @@ class RequestParser:
         self._header_count += 1
         if self._header_count > self._limits.max_header_count:
             self._error = BadRequest(431, "Request Header Fields Too Large (too many headers)")
+            raise self._error
+        # The exact size so far; feed() bounds the part still inside httptools' buffer.
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > self._limits.max_head_size:
+            self._error = BadRequest(431, "Request Header Fields Too Large")
             raise self._error
         if self._in_head:
             current.headers.append((name, value))

@@ -476,8 +476,12 @@ class HttpProtocol:
                 if state["chunked"]:
                     sendall(b"0\r\n\r\n")
                     state["length"] += 5
-            except (Exception, Timeout):
+            except (Exception, Timeout) as exc:
                 self.close_connection = True
+                refusal = self._parser.error
+                if isinstance(exc, ChunkReadError) and refusal is not None and not headers_sent:
+                    self._refuse(refusal.status, refusal.reason)  # the client's fault, not the app's
+                    return
                 server.log.info(traceback.format_exc())
                 if not headers_sent:
                     body = traceback.format_exc().encode() if server.debug else b""
