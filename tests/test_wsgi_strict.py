@@ -15,11 +15,10 @@ import pytest
 
 pytest.importorskip("httptools", reason="greenlane.wsgi needs the optional httptools (greenlane[wsgi])")
 
-import greenlane  # noqa: E402
-from greenlane import wsgi  # noqa: E402
-from greenlane.green import socket as gsocket  # noqa: E402
-
-from wsgi_support import HANG_GUARD, hello, read_to_close, serving, status_of  # noqa: E402
+import greenlane
+from greenlane import wsgi
+from greenlane.green import socket as gsocket
+from wsgi_support import HANG_GUARD, hello, read_to_close, serving, status_of
 
 pytestmark = pytest.mark.usefixtures("no_fd_or_registration_left")
 
@@ -111,7 +110,9 @@ def test_nul_in_a_header_value_is_refused() -> None:
     refused(b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n")
 
 
-@pytest.mark.parametrize("name", [b"X Y", b"X : ", b"", b"X\x01"], ids=["space", "space-colon", "empty", "ctl"])
+@pytest.mark.parametrize(
+    "name", [b"X Y", b"X : ", b"", b"X\x01"], ids=["space", "space-colon", "empty", "ctl"]
+)
 def test_bad_header_names_are_refused(name: bytes) -> None:
     refused(b"GET / HTTP/1.1\r\n" + name + b": v\r\n\r\n")
 
@@ -142,7 +143,16 @@ def test_a_space_in_the_target_is_refused() -> None:
         b"5\r\nhelloXX0\r\n\r\n",
         b"5;ext\nhello\r\n0\r\n\r\n",
     ],
-    ids=["not-hex", "0x", "trailing-space", "leading-space", "overflow", "lf-only", "no-crlf-after-data", "lf-ext"],
+    ids=[
+        "not-hex",
+        "0x",
+        "trailing-space",
+        "leading-space",
+        "overflow",
+        "lf-only",
+        "no-crlf-after-data",
+        "lf-ext",
+    ],
 )
 def test_bad_chunk_size_lines_are_refused(chunks: bytes) -> None:
     refused(CHUNKED_POST + chunks)

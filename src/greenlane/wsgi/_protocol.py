@@ -392,7 +392,9 @@ class HttpProtocol:
                         has_date = True
                 if not has_date:
                     lines.append(f"Date: {date_header()}\r\n")
-                keep = not self.close_connection and bool(server.keepalive)
+                keep = (
+                    not self.close_connection and bool(server.keepalive) and self.conn_state[2] != STATE_CLOSE
+                )
                 if not has_length and not state["bodyless"]:
                     if http11:
                         state["chunked"] = True
