@@ -11,10 +11,9 @@ import pytest
 pytest.importorskip("httptools", reason="greenlane.wsgi needs the optional httptools (greenlane[wsgi])")
 pytest.importorskip("wsproto", reason="greenlane.websocket needs the optional wsproto (greenlane[wsgi])")
 
-from wsgi_support import HANG_GUARD, read_to_close, serving, status_of  # noqa: E402
-
-from greenlane import tpool  # noqa: E402
-from greenlane.websocket import WebSocket, WebSocketWSGI  # noqa: E402
+from greenlane import tpool
+from greenlane.websocket import WebSocket, WebSocketWSGI
+from wsgi_support import HANG_GUARD, read_to_close, serving, status_of
 
 pytestmark = pytest.mark.usefixtures("no_fd_or_registration_left")
 
