@@ -82,19 +82,42 @@ def _capitalize(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
 
 
-def _checked_headers(headers: Any, capitalize: bool) -> list[tuple[str, str]]:
-    """The application's response headers as str pairs, refused if they could split the response."""
-    out = []
-    for header in headers:
-        name, value = header
-        name = name if isinstance(name, str) else str(name)
-        value = value if isinstance(value, str) else str(value)
-        if not _TOKEN(name):
-            raise ValueError(f"invalid response header name {name!r}")
+# Response header name -> (as sent capitalised, as sent verbatim, lower case), for names
+# already checked to be tokens. Bounded: names are the application's, usually a few dozen.
+_NAMES: dict[str, tuple[str, str, str]] = {}
+_NAMES_MAX = 1024
+
+
+def _checked_name(name: Any) -> tuple[str, str, str]:
+    known = _NAMES.get(name)
+    if known is not None:
+        return known
+    text = name if isinstance(name, str) else str(name)
+    if not _TOKEN(text):
+        raise ValueError(f"invalid response header name {text!r}")
+    known = (_capitalize(text), text, text.lower())
+    if len(_NAMES) < _NAMES_MAX and isinstance(name, str):
+        _NAMES[name] = known
+    return known
+
+
+def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool]:
+    """The application's headers as ``"Name: value\r\n"`` lines, refused if they could split
+    the response (CR, LF or NUL anywhere, a name that is not a token); and whether they
+    include Content-Length and Date."""
+    lines = []
+    has_length = has_date = False
+    for name, raw_value in headers:
+        sent, verbatim, lower = _checked_name(name)
+        value = raw_value if isinstance(raw_value, str) else str(raw_value)
         if _BAD_VALUE(value):
-            raise ValueError(f"response header {name!r} has CR, LF or NUL in its value {value!r}")
-        out.append((_capitalize(name) if capitalize else name, value))
-    return out
+            raise ValueError(f"response header {verbatim!r} has CR, LF or NUL in its value {value!r}")
+        lines.append(f"{sent if capitalize else verbatim}: {value}\r\n")
+        if lower == "content-length":
+            has_length = True
+        elif lower == "date":
+            has_date = True
+    return lines, has_length, has_date
 
 
 class HttpProtocol:
@@ -368,36 +391,31 @@ class HttpProtocol:
         message = self._message
         assert message is not None
         request_input = env["eventlet.input"]
-        headers_set: list[Any] = []
         headers_sent: list[int] = []
         request_input.headers_sent = headers_sent
         sendall = self.connection.sendall
         http11 = message.version == "HTTP/1.1" and self.protocol_version == "HTTP/1.1"
-        state = {"chunked": False, "length": 0, "status": 200, "bodyless": False}
+        method = message.method
+        status_line = ""
+        header_lines: list[str] | None = None  # set by start_response
+        has_length = has_date = chunked = bodyless = False
+        status_code = 200
+        length = 0
 
         def write(data: bytes) -> None:
-            if not headers_set:
+            nonlocal chunked, length
+            if header_lines is None:
                 raise AssertionError("write() before start_response()")
             if not headers_sent:
-                status, response_headers = headers_set
                 headers_sent.append(1)
-                lines = [f"{self.protocol_version} {status}\r\n"]
-                has_length = has_date = False
-                for name, value in response_headers:
-                    lines.append(f"{name}: {value}\r\n")
-                    lower = name.lower()
-                    if lower == "content-length":
-                        has_length = True
-                    elif lower == "date":
-                        has_date = True
+                lines = [status_line, *header_lines]
                 if not has_date:
                     lines.append(f"Date: {date_header()}\r\n")
-                keep = (
-                    not self.close_connection and bool(server.keepalive) and self.conn_state[2] != STATE_CLOSE
-                )
-                if not has_length and not state["bodyless"]:
+                keep = not self.close_connection and bool(server.keepalive)
+                keep = keep and self.conn_state[2] != STATE_CLOSE  # stopping: this is the last
+                if not has_length and not bodyless:
                     if http11:
-                        state["chunked"] = True
+                        chunked = True
                         lines.append("Transfer-Encoding: chunked\r\n")
                     else:
                         keep = False  # an HTTP/1.0 client reads the body to the end of the stream
@@ -410,15 +428,18 @@ class HttpProtocol:
                         lines.append(f"Keep-Alive: timeout={int(server.keepalive)}\r\n")
                 lines.append("\r\n")
                 head = "".join(lines).encode("latin-1")
-                out = head + (b"%x\r\n%s\r\n" % (len(data), data) if state["chunked"] else data)
-            elif state["chunked"]:
+                out = head + (b"%x\r\n%s\r\n" % (len(data), data) if chunked and data else data)
+            elif chunked:
+                if not data:
+                    return
                 out = b"%x\r\n%s\r\n" % (len(data), data)
             else:
                 out = data
             sendall(out)
-            state["length"] += len(out)
+            length += len(out)
 
         def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
+            nonlocal status_line, header_lines, has_length, has_date, bodyless, status_code
             if exc_info:
                 try:
                     if headers_sent:
@@ -428,56 +449,60 @@ class HttpProtocol:
             if not isinstance(status, str) or not _STATUS(status):
                 raise ValueError(f"invalid WSGI status {status!r}")
             code = int(status[:3])
-            checked = _checked_headers(response_headers, self.capitalize_response_headers)
-            state["status"] = code
-            state["bodyless"] = (
+            lines, has_length, has_date = _head_lines(response_headers, self.capitalize_response_headers)
+            status_code = code
+            bodyless = (
                 code in (204, 304)
-                or message.method == "HEAD"
+                or method == "HEAD"
                 or 100 <= code < 200
-                or (message.method == "CONNECT" and 200 <= code < 300)
+                or (method == "CONNECT" and 200 <= code < 300)
             )
-            headers_set[:] = [status, checked]
+            status_line = f"{self.protocol_version} {status}\r\n"
+            header_lines = lines
             return write
 
         result = None
         try:
             try:
-                WSGI_LOCAL.already_handled = False
                 result = self.application(env, start_response)
                 if result is ALREADY_HANDLED:
+                    result = []
                     WSGI_LOCAL.already_handled = True
-                    result = None
                 # A complete response whose length is known: send a Content-Length.
-                elif headers_set and not headers_sent and isinstance(result, (list, tuple)):
-                    if not state["bodyless"] and not any(
-                        name.lower() == "content-length" for name, _ in headers_set[1]
-                    ):
-                        headers_set[1].append(("Content-Length", str(sum(map(len, result)))))
+                elif header_lines is not None and not headers_sent and type(result) in (list, tuple):
+                    if not has_length and not bodyless:
+                        size = 0
+                        for item in result:
+                            size += len(item)
+                        header_lines.append(f"Content-Length: {size}\r\n")
+                        has_length = True
                     if request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
+                if not result and getattr(WSGI_LOCAL, "already_handled", False):
+                    # The application answered on the raw socket (WebSocket): nothing more here.
+                    WSGI_LOCAL.already_handled = False
+                    self.close_connection = True
+                    return
+                minimum = self.minimum_chunk_size
+                if "eventlet.minimum_write_chunk_size" in env:
+                    minimum = int(env["eventlet.minimum_write_chunk_size"])
                 towrite: list[bytes] = []
                 towrite_size = 0
-                minimum = int(env.get("eventlet.minimum_write_chunk_size", self.minimum_chunk_size))
-                for item in result or ():
+                for item in result:
                     if not item:
                         continue
                     data = item.encode("ascii") if isinstance(item, str) else item
                     towrite.append(data)
                     towrite_size += len(data)
                     if towrite_size >= minimum:
-                        write(b"".join(towrite))
+                        write(towrite[0] if len(towrite) == 1 else b"".join(towrite))
                         towrite = []
                         towrite_size = 0
-                if WSGI_LOCAL.already_handled:
-                    self.close_connection = True
-                    return
-                if towrite:
+                if towrite or not headers_sent:
                     write(b"".join(towrite))
-                if not headers_sent:
-                    write(b"")
-                if state["chunked"]:
+                if chunked:
                     sendall(b"0\r\n\r\n")
-                    state["length"] += 5
+                    length += 5
             except (Exception, Timeout) as exc:
                 self.close_connection = True
                 refusal = self._parser.error
@@ -487,7 +512,6 @@ class HttpProtocol:
                 server.log.info(traceback.format_exc())
                 if not headers_sent:
                     body = traceback.format_exc().encode() if server.debug else b""
-                    headers_set[:] = []
                     start_response(
                         "500 Internal Server Error",
                         [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
@@ -510,20 +534,27 @@ class HttpProtocol:
                     )
                 if not message.complete:
                     self.close_connection = True  # the client left mid-body
-            finish = time.time()
-            for hook, args, kwargs in env["eventlet.posthooks"]:
-                hook(env, *args, **kwargs)
-            if server.log_output:
-                client_host, client_port = self.get_client_address()
-                server.log.info(
-                    server.log_format
-                    % {
-                        "client_ip": client_host,
-                        "client_port": client_port,
-                        "date_time": self.log_date_time_string(),
-                        "request_line": self.requestline,
-                        "status_code": state["status"],
-                        "body_length": state["length"],
-                        "wall_seconds": finish - start,
-                    }
-                )
+            if env["eventlet.posthooks"] or server.log_output:
+                self._after_response(start, status_code, length)
+
+    def _after_response(self, start: float, status_code: int, length: int) -> None:
+        """Posthooks, then the access-log line."""
+        env = self.environ
+        server = self.server
+        finish = time.time()
+        for hook, args, kwargs in env["eventlet.posthooks"]:
+            hook(env, *args, **kwargs)
+        if server.log_output:
+            client_host, client_port = self.get_client_address()
+            server.log.info(
+                server.log_format
+                % {
+                    "client_ip": client_host,
+                    "client_port": client_port,
+                    "date_time": self.log_date_time_string(),
+                    "request_line": self.requestline,
+                    "status_code": status_code,
+                    "body_length": length,
+                    "wall_seconds": finish - start,
+                }
+            )
