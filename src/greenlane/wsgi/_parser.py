@@ -131,6 +131,7 @@ class RequestParser:
         "_head_fed",
         "_head_size",
         "_header_count",
+        "_headers",
         "_in_head",
         "_limits",
         "_parser",
@@ -150,6 +151,7 @@ class RequestParser:
         self._in_head = False
         self._head_fed = 0
         self._url: list[bytes] = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._url_size = 0
         self._header_count = 0
         self._head_size = 0
@@ -210,7 +212,8 @@ class RequestParser:
     # -- httptools callbacks: they run inside feed_data ----------------------
 
     def on_message_begin(self) -> None:
-        self._current = Message()
+        self._current = current = Message()
+        self._headers = current.headers
         self._in_head = True
         self._head_fed = 0
         self._url = []
@@ -230,23 +233,36 @@ class RequestParser:
             raise self._error
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        current = self._current
-        assert current is not None
-        if len(name) + len(value) + 4 > self._limits.max_header_line:
-            self._error = BadRequest(431, "Request Header Fields Too Large (a header line)")
-            raise self._error
+        size = len(name) + len(value) + 4
+        # The exact head size so far; feed() bounds the part still inside httptools' buffer.
+        self._head_size += size
         self._header_count += 1
-        if self._header_count > self._limits.max_header_count:
-            self._error = BadRequest(431, "Request Header Fields Too Large (too many headers)")
-            raise self._error
-        # The exact size so far; feed() bounds the part still inside httptools' buffer.
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > self._limits.max_head_size:
+        limits = self._limits
+        if (
+            size > limits.max_header_line
+            or self._head_size > limits.max_head_size
+            or self._header_count > limits.max_header_count
+        ):
             self._error = BadRequest(431, "Request Header Fields Too Large")
             raise self._error
         if self._in_head:
-            current.headers.append((name, value))
+            self._headers.append((name, value))
+            if len(name) == 17 or len(name) == 14:  # the two framing headers, cheaply
+                self._framing_header(name, value)
         # Trailers (after a chunked body) are counted against the limits, then dropped.
+
+    def _framing_header(self, name: bytes, value: bytes) -> None:
+        current = self._current
+        assert current is not None
+        lower = name.lower()
+        if lower == b"transfer-encoding":
+            # llhttp made sure "chunked" is last; we decode nothing else.
+            if value.strip(b" \t").lower() != b"chunked":
+                self._error = BadRequest(400, "Bad Request (unsupported Transfer-Encoding)")
+                raise self._error
+            current.chunked = True
+        elif lower == b"content-length":
+            current.content_length = int(value)  # llhttp checked: digits only, one header
 
     def on_headers_complete(self) -> None:
         current = self._current
@@ -255,26 +271,21 @@ class RequestParser:
         self._in_head = False
         version = parser.get_http_version()
         if version == "1.1":
-            current.version = "HTTP/1.1"
+            pass  # Message's default
         elif version == "1.0":
             current.version = "HTTP/1.0"
+            if current.chunked:  # RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing
+                self._error = BadRequest(400, "Bad Request (Transfer-Encoding in HTTP/1.0)")
+                raise self._error
         else:
             self._error = BadRequest(505, "HTTP Version Not Supported")
             raise self._error
         current.method = parser.get_method().decode("ascii")
-        current.target = self._url[0] if len(self._url) == 1 else b"".join(self._url)
+        url = self._url
+        current.target = url[0] if len(url) == 1 else b"".join(url)
         current.keep_alive = parser.should_keep_alive()
-        current.upgrade = parser.should_upgrade()
-        for name, value in current.headers:
-            if len(name) == 17 and name.lower() == b"transfer-encoding":
-                # llhttp made sure "chunked" is last; we decode nothing else, and RFC 9112
-                # 6.1 calls an HTTP/1.0 message with Transfer-Encoding faulty framing.
-                if value.strip(b" \t").lower() != b"chunked" or version == "1.0":
-                    self._error = BadRequest(400, "Bad Request (unsupported Transfer-Encoding)")
-                    raise self._error
-                current.chunked = True
-            elif len(name) == 14 and name.lower() == b"content-length":
-                current.content_length = int(value)  # llhttp checked: digits, one header
+        if parser.should_upgrade():
+            current.upgrade = True
         self.messages.append(current)
 
     def on_body(self, body: bytes) -> None:

@@ -33,6 +33,7 @@ from http.client import HTTPMessage
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
+from ..greenthread import getcurrent
 from ..timeout import Timeout
 from ._common import (
     ALREADY_HANDLED,
@@ -162,6 +163,7 @@ class HttpProtocol:
         self._headers: HTTPMessage | None = None
         self._parser = RequestParser(self.server.limits)
         self._conn_environ: dict[str, str] | None = None
+        self.green_thread = getcurrent()  # where the deadline watcher throws TimeoutError
 
     def handle(self) -> None:
         """Serve requests until the connection closes."""
@@ -177,6 +179,7 @@ class HttpProtocol:
 
     def finish(self) -> None:
         """Close the connection."""
+        self.server.deadlines.clear(self)
         sock = self.connection
         try:
             sock.shutdown(2)  # SHUT_RDWR: the client sees the end at once
@@ -211,29 +214,28 @@ class HttpProtocol:
             return parser.messages.popleft()  # pipelined: already parsed
         if parser.upgrade_tail is not None:
             return None  # the parser stopped at an upgrade
-        sock = self.connection
+        recv = self.connection.recv
         server = self.server
-        deadline = None
-        sock.settimeout(server.keepalive_timeout)
+        deadlines = server.deadlines
+        started = False
+        # The idle keep-alive timeout, then (from the first byte) the head deadline: kept
+        # by the server's deadline watcher, which throws TimeoutError in here when one
+        # passes (cheaper than a timer per recv; see Deadlines).
+        deadlines.set(self, server.keepalive_timeout)
         try:
             while not parser.messages:
-                data = sock.recv(RECV_SIZE)
+                data = recv(RECV_SIZE)
                 if not data:
                     return None
                 parser.feed(data)
-                if deadline is None:
-                    deadline = time.monotonic() + server.header_timeout
-                if parser.messages:
-                    break
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError
-                sock.settimeout(remaining)
+                if not started and not parser.messages:
+                    started = True
+                    deadlines.set(self, server.header_timeout)
         except BadRequest as exc:
             self._refuse(exc.status, exc.reason)
             return None
         except TimeoutError:
-            if deadline is not None:
+            if started:
                 self._refuse(408, "Request Timeout")
             server.log.debug(f"({server.pid}) timed out {self.client_address!r}")
             return None
@@ -244,7 +246,7 @@ class HttpProtocol:
                 raise
             return None
         finally:
-            sock.settimeout(server.socket_timeout)
+            deadlines.clear(self)
         return parser.messages.popleft()
 
     def _refuse(self, status: int, reason: str) -> None:
