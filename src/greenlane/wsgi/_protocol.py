@@ -121,6 +121,12 @@ def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool]:
     return lines, has_length, has_date
 
 
+def _default_server_environ() -> Any:
+    from . import Server  # the package imports this module first
+
+    return Server.get_environ
+
+
 class HttpProtocol:
     """Serves one client connection (eventlet's ``HttpProtocol``; subclass to customise)."""
 
@@ -157,12 +163,12 @@ class HttpProtocol:
         self.command = ""
         self.path = ""
         self.request_version = self.default_request_version
-        self.requestline = ""
-        self.raw_requestline = b""
+        self._requestline: str | None = ""
         self._message: Message | None = None
         self._headers: HTTPMessage | None = None
         self._parser = RequestParser(self.server.limits)
-        self._conn_environ: dict[str, str] | None = None
+        self._conn_environ: dict[str, Any] | None = None
+        self._conn_environ_is_full = False
         self.green_thread = getcurrent()  # where the deadline watcher throws TimeoutError
 
     def handle(self) -> None:
@@ -279,8 +285,7 @@ class HttpProtocol:
         self.command = message.method
         self.path = message.target.decode("latin-1")
         self.request_version = message.version
-        self.requestline = f"{self.command} {self.path} {self.request_version}"
-        self.raw_requestline = self.requestline.encode("latin-1") + b"\r\n"
+        self._requestline = None
         # Closes after this response unless the response decides to keep it (see write()).
         self.close_connection = not message.keep_alive or message.upgrade
         self.environ = self.get_environ()
@@ -294,6 +299,23 @@ class HttpProtocol:
             self.close_connection = True
         finally:
             server.outstanding_requests -= 1
+
+    @property
+    def requestline(self) -> str:
+        """``"GET /path HTTP/1.1"`` (built on first use: the access log and subclasses read it)."""
+        line = self._requestline
+        if line is None:
+            line = self._requestline = f"{self.command} {self.path} {self.request_version}"
+        return line
+
+    @requestline.setter
+    def requestline(self, value: str) -> None:
+        self._requestline = value
+
+    @property
+    def raw_requestline(self) -> bytes:
+        """The request line as bytes, with its CRLF (``BaseHTTPRequestHandler``'s name)."""
+        return self.requestline.encode("latin-1") + b"\r\n"
 
     @property
     def headers(self) -> HTTPMessage:
@@ -333,12 +355,11 @@ class HttpProtocol:
         """The WSGI environ for the current request."""
         message = self._message
         assert message is not None
-        env: dict[str, Any] = self.server.get_environ()
         conn_env = self._conn_environ
         if conn_env is None:
             server_host, server_port = addr_to_host_port(self.connection.getsockname())
             client_host, client_port = addr_to_host_port(self.client_address)
-            conn_env = self._conn_environ = {
+            conn_env = {
                 "SCRIPT_NAME": "",
                 "SERVER_NAME": str(server_host),
                 "SERVER_PORT": str(server_port),
@@ -346,7 +367,16 @@ class HttpProtocol:
                 "REMOTE_PORT": str(client_port),
                 "GATEWAY_INTERFACE": "CGI/1.1",
             }
-        env.update(conn_env)
+            if type(self.server).get_environ is _default_server_environ():
+                # The stock Server's entries never change: copy them with these, once.
+                conn_env = {**self.server.get_environ(), **conn_env}
+                self._conn_environ_is_full = True
+            self._conn_environ = conn_env
+        if self._conn_environ_is_full:
+            env: dict[str, Any] = conn_env.copy()
+        else:
+            env = self.server.get_environ()
+            env.update(conn_env)
         env["REQUEST_METHOD"] = message.method
         path = self.path
         path, question, query = path.partition("?")
