@@ -185,13 +185,13 @@ class RequestParser:
             return
         except httptools.HttpParserCallbackError:
             self._error = self._error or BadRequest(400, "Bad Request")
-            raise self._error from None
+            return self._refuse_later()
         except httptools.HttpParserInvalidMethodError:
             self._error = BadRequest(400, "Bad Request (invalid method)")
-            raise self._error from None
+            return self._refuse_later()
         except httptools.HttpParserError as exc:
             self._error = BadRequest(400, f"Bad Request ({exc})")
-            raise self._error from None
+            return self._refuse_later()
         if self._in_head:
             self._head_fed += len(data)
             if self._head_fed > self._limits.max_head_size:
@@ -204,6 +204,15 @@ class RequestParser:
             self._framing += len(data) - (current.body_size - body_before)
             if self._framing > MAX_CHUNK_OVERHEAD + CHUNK_OVERHEAD_PER_CHUNK * self._chunks:
                 self._fail(400, "Bad Request (chunk extensions too long)")
+
+    def _refuse_later(self) -> None:
+        """Raise the error now, unless whole requests before it are queued: those are
+        answered first (llhttp refuses bytes after a ``Connection: close`` request, for
+        one), and the error is raised by the next ``feed``; nothing after it is parsed."""
+        assert self._error is not None
+        if self.messages:
+            return
+        raise self._error
 
     def _fail(self, status: int, reason: str) -> None:
         self._error = BadRequest(status, reason)

@@ -197,10 +197,13 @@ class HttpProtocol:
 
     def receive(self) -> bool:
         """One more ``recv`` fed to the parser; False at end of stream (``Input`` calls it)."""
+        parser = self._parser
+        if parser.error is not None:
+            raise parser.error  # the stream is unreadable past it: never wait for more
         data = self.connection.recv(RECV_SIZE)
         if not data:
             return False
-        self._parser.feed(data)
+        parser.feed(data)
         return True
 
     def send_interim(self, data: bytes) -> None:
@@ -220,6 +223,9 @@ class HttpProtocol:
             return parser.messages.popleft()  # pipelined: already parsed
         if parser.upgrade_tail is not None:
             return None  # the parser stopped at an upgrade
+        if parser.error is not None:  # found after requests that were answered first
+            self._refuse(parser.error.status, parser.error.reason)
+            return None
         recv = self.connection.recv
         server = self.server
         deadlines = server.deadlines
