@@ -155,7 +155,10 @@ class Deadlines:
         due = self._due
         try:
             while due:
-                greenthread.sleep(self.interval)
+                # Until the earliest deadline, and at least every interval (a deadline set
+                # meanwhile may be earlier than the one slept for).
+                now = time.monotonic()
+                greenthread.sleep(max(0.0, min(self.interval, min(due.values()) - now)))
                 now = time.monotonic()
                 for protocol, deadline in [item for item in due.items() if item[1] <= now]:
                     if due.get(protocol) == deadline:

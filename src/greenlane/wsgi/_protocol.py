@@ -56,7 +56,9 @@ __all__ = ["HttpProtocol"]
 RECV_SIZE = 65536
 # Header names and values the application may send: no CR, LF or NUL (response splitting).
 _BAD_VALUE = re.compile(r"[\r\n\0]").search
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
+# A response header name may not break the line structure; other latin-1 bytes pass, as
+# in eventlet (RFC 9110 wants a token, but refusing here would break working apps).
+_NAME = re.compile(r"[^\x00-\x20:\x7f]+").fullmatch
 _STATUS = re.compile(r"[1-9][0-9][0-9]( [^\r\n\0]*)?").fullmatch
 # Header name (as received) -> environ key, or None for names with "_" (see get_environ).
 _ENV_KEYS: dict[bytes, str | None] = {}
@@ -94,7 +96,7 @@ def _checked_name(name: Any) -> tuple[str, str, str]:
     if known is not None:
         return known
     text = name if isinstance(name, str) else str(name)
-    if not _TOKEN(text):
+    if not _NAME(text):
         raise ValueError(f"invalid response header name {text!r}")
     known = (_capitalize(text), text, text.lower())
     if len(_NAMES) < _NAMES_MAX and isinstance(name, str):
@@ -407,7 +409,7 @@ class HttpProtocol:
         if message.content_length is None and not message.chunked:
             env.pop("CONTENT_LENGTH", None)
         wfile_line = None
-        if message.version == "HTTP/1.1" and env.get("HTTP_EXPECT", "").lower() == "100-continue":
+        if "HTTP_EXPECT" in env and env["HTTP_EXPECT"].lower() == "100-continue":  # as eventlet, any version
             wfile_line = b"HTTP/1.1 100 Continue\r\n"
         env["wsgi.input"] = env["eventlet.input"] = env["greenlane.input"] = Input(
             self, message, self.connection, wfile_line
@@ -460,8 +462,8 @@ class HttpProtocol:
                 self.close_connection = not keep
                 if not keep:
                     lines.append("Connection: close\r\n")
-                elif message.version == "HTTP/1.0":
-                    lines.append("Connection: keep-alive\r\n")
+                elif message.version == "HTTP/1.0" or "keep-alive" in env.get("HTTP_CONNECTION", "").lower():
+                    lines.append("Connection: keep-alive\r\n")  # echoed to a client that asked
                     if server.keepalive is not True and int(server.keepalive):
                         lines.append(f"Keep-Alive: timeout={int(server.keepalive)}\r\n")
                 lines.append("\r\n")
