@@ -78,8 +78,15 @@ def test_transfer_encoding_twice_is_refused() -> None:
     refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
 
 
-def test_transfer_encoding_on_http10_is_refused() -> None:
-    refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+def test_transfer_encoding_on_http10_closes_after_the_request() -> None:
+    """RFC 9112 6.1: faulty framing; the request may be processed, then the connection closes."""
+    with serving(echo_body) as srv:
+        response = srv.exchange(
+            b"POST /up HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + SMUGGLED
+        )
+        assert status_of(response) == 200
+        assert response.endswith(b"abc")
+        assert srv.seen == ["/up"]
 
 
 # -- line syntax ------------------------------------------------------------------

@@ -30,8 +30,9 @@ header names or value bytes, bad chunk-size lines and chunk data not followed
 by CRLF, malformed trailers. What this adapter adds, because llhttp leaves
 them to its embedder: size limits (request line 414; header line, header
 count and total head size 431), a budget for chunk extensions and other
-framing bytes, Transfer-Encoding on HTTP/1.0 and codings other than exactly
-``chunked`` (we would have to decode them), and versions other than 1.0/1.1.
+framing bytes, codings other than exactly ``chunked`` (we would have to
+decode them), versions other than 1.0/1.1, and closing after an HTTP/1.0
+request with Transfer-Encoding (RFC 9112 6.1: faulty framing).
 
 Memory bound. The caller feeds at most one ``recv`` at a time and only when
 it needs more, so what the parser holds is bounded by the limits plus one
@@ -279,20 +280,21 @@ class RequestParser:
         parser = self._parser
         self._in_head = False
         version = parser.get_http_version()
+        force_close = False
         if version == "1.1":
             pass  # Message's default
         elif version == "1.0":
             current.version = "HTTP/1.0"
-            if current.chunked:  # RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing
-                self._error = BadRequest(400, "Bad Request (Transfer-Encoding in HTTP/1.0)")
-                raise self._error
+            # RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing: the message may
+            # be processed, then the connection must close (what follows is never parsed).
+            force_close = current.chunked
         else:
             self._error = BadRequest(505, "HTTP Version Not Supported")
             raise self._error
         current.method = parser.get_method().decode("ascii")
         url = self._url
         current.target = url[0] if len(url) == 1 else b"".join(url)
-        current.keep_alive = parser.should_keep_alive()
+        current.keep_alive = parser.should_keep_alive() and not force_close
         if parser.should_upgrade():
             current.upgrade = True
         self.messages.append(current)
