@@ -184,3 +184,34 @@ def test_bytes_sent_with_the_upgrade_request_are_not_lost() -> None:
         while b"early" not in data:
             data += sock.recv(1000)
         assert data.startswith(b"HTTP/1.1 101")
+
+
+def test_permessage_deflate_is_negotiated_with_the_websockets_client() -> None:
+    websockets_client = pytest.importorskip("websockets.sync.client")
+    with serving(echo) as srv:
+
+        def client() -> tuple[Any, str]:
+            url = f"ws://127.0.0.1:{srv.port}/z"
+            with websockets_client.connect(url, open_timeout=HANG_GUARD, compression="deflate") as ws:
+                extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+                ws.send("compress me " * 1000)
+                return ws.recv(timeout=HANG_GUARD), extensions
+
+        echoed, extensions = tpool.execute(client)
+        assert echoed == "compress me " * 1000
+        assert extensions.startswith("permessage-deflate")
+
+
+def test_eventlets_client_side_class_talks_to_the_server() -> None:
+    from greenlane.websocket import RFC6455WebSocket
+
+    with serving(echo) as srv:
+        sock = open_raw(srv)
+        ws = RFC6455WebSocket(sock, {}, client=True)
+        ws.send(b"bin")
+        ws.send("text")
+        assert ws.wait() == b"bin"
+        assert ws.wait() == "text"
+        ws.close()
+        assert ws.wait() is None
+        sock.close()

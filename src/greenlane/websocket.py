@@ -14,9 +14,12 @@ eventlet's name; a bigger message closes the connection with 1009), one
 sender at a time (a green thread in ``wait()`` answers a ping while another
 sends), and origin/subprotocol checks at the handshake.
 
-Not supported, on purpose: the pre-RFC hixie-75/76 drafts (no browser has
-spoken them since 2012) and ``permessage-deflate`` (compression; offered
-extensions are declined, which every client accepts).
+Compression: ``permessage-deflate`` (RFC 7692, wsproto's implementation) is
+accepted when a client offers it, as browsers do. ``WebSocket(...,
+client=True, extensions={"permessage-deflate": {...}})`` (eventlet's
+``RFC6455WebSocket`` signature) speaks the client side over a socket whose
+handshake is done. Not supported, on purpose: the pre-RFC hixie-75/76 drafts
+(no browser has spoken them since 2012).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any, Final
 try:
     from wsproto.connection import Connection, ConnectionState, ConnectionType
     from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
+    from wsproto.extensions import Extension, PerMessageDeflate
     from wsproto.utilities import LocalProtocolError
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
@@ -39,7 +43,14 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 from .semaphore import Semaphore
 from .wsgi import WSGI_LOCAL
 
-__all__ = ["DEFAULT_MAX_FRAME_LENGTH", "BadRequest", "ConnectionClosedError", "WebSocket", "WebSocketWSGI"]
+__all__ = [
+    "DEFAULT_MAX_FRAME_LENGTH",
+    "BadRequest",
+    "ConnectionClosedError",
+    "RFC6455WebSocket",
+    "WebSocket",
+    "WebSocketWSGI",
+]
 
 # eventlet's default message-size limit (8 MiB).
 DEFAULT_MAX_FRAME_LENGTH: Final = 8 << 20
@@ -109,10 +120,14 @@ class WebSocketWSGI:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         try:
-            response, protocol = self._handshake(environ)
+            response, protocol, extensions = self._handshake(environ)
         except BadRequest as exc:
-            body = exc.body or exc.status.encode()
-            start_response(exc.status, [*(exc.headers or []), ("Content-Type", "text/plain")])
+            # eventlet's answer: the status, Connection: close, and an empty body unless given.
+            body = exc.body or b""
+            headers = [*(exc.headers or []), ("Connection", "close")]
+            if body:
+                headers.append(("Content-Type", "text/plain"))
+            start_response(exc.status, headers)
             return [body]
         sock = environ["eventlet.input"].get_socket()
         take = getattr(environ["eventlet.input"], "take_buffered", None)
@@ -121,7 +136,12 @@ class WebSocketWSGI:
         if "eventlet.set_idle" in environ:
             environ["eventlet.set_idle"]()  # a long-lived connection: a graceful stop may close it
         ws = WebSocket(
-            sock, environ, protocol=protocol, max_frame_length=self.max_frame_length, pending=pending
+            sock,
+            environ,
+            protocol=protocol,
+            extensions=extensions,
+            max_frame_length=self.max_frame_length,
+            pending=pending,
         )
         try:
             self.handler(ws)
@@ -130,12 +150,12 @@ class WebSocketWSGI:
         WSGI_LOCAL.already_handled = True
         return []
 
-    def _handshake(self, environ: dict[str, Any]) -> tuple[bytes, str | None]:
+    def _handshake(self, environ: dict[str, Any]) -> tuple[bytes, str | None, list[Extension]]:
         if environ.get("REQUEST_METHOD") != "GET":
             raise BadRequest("405 Method Not Allowed", headers=[("Allow", "GET")])
         tokens = {t.strip().lower() for t in environ.get("HTTP_CONNECTION", "").split(",")}
         if environ.get("HTTP_UPGRADE", "").lower() != "websocket" or "upgrade" not in tokens:
-            raise BadRequest(body=b"Not a WebSocket upgrade request")
+            raise BadRequest()
         if environ.get("HTTP_SEC_WEBSOCKET_VERSION") != "13":
             raise BadRequest("426 Upgrade Required", headers=[("Sec-WebSocket-Version", "13")])
         key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "")
@@ -144,7 +164,7 @@ class WebSocketWSGI:
         except ValueError:
             valid_key = False
         if not valid_key:
-            raise BadRequest(body=b"Bad Sec-WebSocket-Key")
+            raise BadRequest()
         origin = environ.get("HTTP_ORIGIN")
         if self.origin_checker is not None and not self.origin_checker(environ.get("HTTP_HOST"), origin):
             raise BadRequest("403 Forbidden", body=b"Origin not allowed")
@@ -165,7 +185,47 @@ class WebSocketWSGI:
         ]
         if protocol is not None:
             lines.append(f"Sec-WebSocket-Protocol: {protocol}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), protocol
+        extensions: list[Extension] = []
+        for raw_offer in environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS", "").split(","):
+            offer = raw_offer.strip().lower()  # parameter names are case-insensitive
+            if offer.split(";", 1)[0].strip() != "permessage-deflate":
+                continue
+            deflate = PerMessageDeflate()
+            try:
+                accepted = deflate.accept(offer)
+            except ValueError:  # out-of-range window bits: decline this offer
+                continue
+            if isinstance(accepted, str):
+                value = "; ".join(["permessage-deflate", accepted] if accepted else ["permessage-deflate"])
+                lines.append(f"Sec-WebSocket-Extensions: {value}")
+                extensions.append(deflate)
+                break
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), protocol, extensions
+
+
+def _extensions(given: dict[str, dict[str, Any]] | list[Extension] | None, client: bool) -> list[Extension]:
+    """wsproto extensions from eventlet's ``{"permessage-deflate": {param: value}}`` (agreed)."""
+    if not given:
+        return []
+    if isinstance(given, list):
+        return given
+    extensions: list[Extension] = []
+    params = given.get("permessage-deflate")
+    if params is not None:
+        deflate = PerMessageDeflate()
+        agreed = ["permessage-deflate"]
+        for name, value in params.items():
+            if value is True:
+                agreed.append(name)
+            elif value not in (False, None):
+                agreed.append(f"{name}={value}")
+        # The server's response (client side) or the accepted offer (server side).
+        if client:
+            deflate.finalize("; ".join(agreed))
+        else:
+            deflate.accept("; ".join(agreed))
+        extensions.append(deflate)
+    return extensions
 
 
 class WebSocket:
@@ -173,12 +233,14 @@ class WebSocket:
 
     version = 13
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - eventlet's RFC6455WebSocket signature
         self,
         sock: Any,
         environ: dict[str, Any],
         version: int = 13,
         protocol: str | None = None,
+        client: bool = False,
+        extensions: dict[str, dict[str, Any]] | list[Extension] | None = None,
         *,
         max_frame_length: int = DEFAULT_MAX_FRAME_LENGTH,
         pending: bytes = b"",
@@ -189,7 +251,10 @@ class WebSocket:
         self.protocol = protocol
         self.path: str | None = environ.get("PATH_INFO")
         self.max_frame_length = max_frame_length
-        self._conn = Connection(ConnectionType.SERVER)
+        self.client = client
+        self._conn = Connection(
+            ConnectionType.CLIENT if client else ConnectionType.SERVER, _extensions(extensions, client)
+        )
         self._send_lock = Semaphore(1)
         self._fragments: list[Any] = []
         self._size = 0
@@ -292,3 +357,7 @@ class WebSocket:
     def _close_quietly(self) -> None:
         if self._conn.state is ConnectionState.OPEN or not self._closed:
             self.close()
+
+
+# eventlet's name for the RFC 6455 class (its other class spoke the hixie drafts).
+RFC6455WebSocket = WebSocket

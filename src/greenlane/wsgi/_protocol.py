@@ -104,12 +104,12 @@ def _checked_name(name: Any) -> tuple[str, str, str]:
     return known
 
 
-def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool]:
+def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, bool]:
     """The application's headers as ``"Name: value\r\n"`` lines, refused if they could split
     the response (CR, LF or NUL anywhere, a name that is not a token); and whether they
-    include Content-Length and Date."""
+    include Content-Length, Date and ``Connection: close``."""
     lines = []
-    has_length = has_date = False
+    has_length = has_date = closes = False
     for name, raw_value in headers:
         sent, verbatim, lower = _checked_name(name)
         value = raw_value if isinstance(raw_value, str) else str(raw_value)
@@ -120,7 +120,9 @@ def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool]:
             has_length = True
         elif lower == "date":
             has_date = True
-    return lines, has_length, has_date
+        elif lower == "connection" and value.lower() == "close":
+            closes = True
+    return lines, has_length, has_date, closes
 
 
 def _default_server_environ() -> Any:
@@ -438,7 +440,7 @@ class HttpProtocol:
         method = message.method
         status_line = ""
         header_lines: list[str] | None = None  # set by start_response
-        has_length = has_date = chunked = bodyless = False
+        has_length = has_date = chunked = bodyless = app_closes = False
         status_code = 200
         length = 0
 
@@ -459,9 +461,12 @@ class HttpProtocol:
                         lines.append("Transfer-Encoding: chunked\r\n")
                     else:
                         keep = False  # an HTTP/1.0 client reads the body to the end of the stream
+                if app_closes:
+                    keep = False  # the application said so, in its own Connection header
                 self.close_connection = not keep
                 if not keep:
-                    lines.append("Connection: close\r\n")
+                    if not app_closes:
+                        lines.append("Connection: close\r\n")
                 elif message.version == "HTTP/1.0" or "keep-alive" in env.get("HTTP_CONNECTION", "").lower():
                     lines.append("Connection: keep-alive\r\n")  # echoed to a client that asked
                     if server.keepalive is not True and int(server.keepalive):
@@ -479,7 +484,7 @@ class HttpProtocol:
             length += len(out)
 
         def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
-            nonlocal status_line, header_lines, has_length, has_date, bodyless, status_code
+            nonlocal status_line, header_lines, has_length, has_date, bodyless, status_code, app_closes
             if exc_info:
                 try:
                     if headers_sent:
@@ -489,7 +494,9 @@ class HttpProtocol:
             if not isinstance(status, str) or not _STATUS(status):
                 raise ValueError(f"invalid WSGI status {status!r}")
             code = int(status[:3])
-            lines, has_length, has_date = _head_lines(response_headers, self.capitalize_response_headers)
+            lines, has_length, has_date, app_closes = _head_lines(
+                response_headers, self.capitalize_response_headers
+            )
             status_code = code
             bodyless = (
                 code in (204, 304)
