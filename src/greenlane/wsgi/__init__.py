@@ -66,7 +66,7 @@ from ._common import (
 )
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Limits
-from ._protocol import HttpProtocol
+from ._protocol import HttpProtocol, _encode_header_line
 
 __all__ = [
     "ACCEPT_BACKOFF_FIRST",
@@ -96,6 +96,7 @@ __all__ = [
     "LoggerFileWrapper",
     "LoggerNull",
     "Server",
+    "_encode_header_line",
     "addr_to_host_port",
     "format_date_time",
     "get_logger",

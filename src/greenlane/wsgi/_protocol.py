@@ -81,8 +81,39 @@ def _env_key(name: bytes) -> str | None:
 
 
 def _capitalize(name: str) -> str:
-    """``CONTent-TYpe`` -> ``Content-Type`` (eventlet's response-header normalisation)."""
-    return "-".join(part.capitalize() for part in name.split("-"))
+    """``CONTent-TYpe`` -> ``Content-Type`` (eventlet's normalisation: ASCII letters only)."""
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        return name  # refused with a clear error when the head is encoded
+    return b"-".join(part.capitalize() for part in raw.split(b"-")).decode("latin-1")
+
+
+def _encode_header_line(header: tuple[Any, Any]) -> bytes:
+    """``b"Name: value\\r\\n"`` in latin-1 (PEP 3333); a clear ``UnicodeEncodeError`` otherwise."""
+    name, value = header
+    try:
+        raw_name = str(name).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise UnicodeEncodeError(
+            exc.encoding,
+            exc.object,
+            exc.start,
+            exc.end,
+            "WSGI response header names must be latin-1 (PEP 3333); HTTP header names are ASCII tokens",
+        ) from None
+    try:
+        raw_value = str(value).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise UnicodeEncodeError(
+            exc.encoding,
+            exc.object,
+            exc.start,
+            exc.end,
+            "WSGI response header values must be latin-1 (PEP 3333); encode other text "
+            "with RFC 8187 or percent-encoding",
+        ) from None
+    return raw_name + b": " + raw_value + b"\r\n"
 
 
 # Response header name -> (as sent capitalised, as sent verbatim, lower case), for names
@@ -440,6 +471,7 @@ class HttpProtocol:
         method = message.method
         status_line = ""
         header_lines: list[str] | None = None  # set by start_response
+        header_pairs: Any = ()
         has_length = has_date = chunked = bodyless = app_closes = False
         status_code = 200
         length = 0
@@ -449,7 +481,6 @@ class HttpProtocol:
             if header_lines is None:
                 raise AssertionError("write() before start_response()")
             if not headers_sent:
-                headers_sent.append(1)
                 lines = [status_line, *header_lines]
                 if not has_date:
                     lines.append(f"Date: {date_header()}\r\n")
@@ -472,7 +503,13 @@ class HttpProtocol:
                     if server.keepalive is not True and int(server.keepalive):
                         lines.append(f"Keep-Alive: timeout={int(server.keepalive)}\r\n")
                 lines.append("\r\n")
-                head = "".join(lines).encode("latin-1")
+                try:
+                    head = "".join(lines).encode("latin-1")
+                except UnicodeEncodeError:
+                    for name, value in header_pairs:
+                        _encode_header_line((name, value))  # raises, naming the culprit
+                    raise
+                headers_sent.append(1)
                 out = head + (b"%x\r\n%s\r\n" % (len(data), data) if chunked and data else data)
             elif chunked:
                 if not data:
@@ -484,7 +521,8 @@ class HttpProtocol:
             length += len(out)
 
         def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
-            nonlocal status_line, header_lines, has_length, has_date, bodyless, status_code, app_closes
+            nonlocal status_line, header_lines, header_pairs, has_length, has_date, bodyless
+            nonlocal status_code, app_closes
             if exc_info:
                 try:
                     if headers_sent:
@@ -506,6 +544,7 @@ class HttpProtocol:
             )
             status_line = f"{self.protocol_version} {status}\r\n"
             header_lines = lines
+            header_pairs = response_headers
             return write
 
         result = None
