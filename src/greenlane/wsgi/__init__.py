@@ -216,12 +216,17 @@ class Server:
             raise ValueError(f"header_timeout must be a positive number of seconds, not {header_timeout!r}")
         self.header_timeout = header_timeout
         if keepalive is True or not keepalive:
-            self.keepalive_timeout: float = KEEPALIVE_TIMEOUT
+            # eventlet: without a numeric keepalive, socket_timeout bounds the wait.
+            self.keepalive_timeout: float = min(KEEPALIVE_TIMEOUT, socket_timeout or KEEPALIVE_TIMEOUT)
         else:
             self.keepalive_timeout = float(keepalive)
+        # A head started must be whole within header_timeout (408), and no read of it may
+        # wait longer than socket_timeout (then closed quietly, as eventlet does).
+        self.head_timeout = min(header_timeout, socket_timeout or header_timeout)
+        self.head_timeout_answers = self.head_timeout == header_timeout
         self.limits = Limits(url_length_limit, MAX_HEADER_LINE, MAX_TOTAL_HEADER_SIZE, MAX_HEADER_COUNT)
         # Deadlines are kept to about a quarter of the shorter timeout (at most a second late).
-        self.deadlines = Deadlines(min(1.0, max(0.01, min(self.keepalive_timeout, header_timeout) / 4)))
+        self.deadlines = Deadlines(min(1.0, max(0.01, min(self.keepalive_timeout, self.head_timeout) / 4)))
         self.tls = isinstance(socket, ssl.SSLSocket)
         if not capitalize_response_headers:
             warnings.warn(

@@ -26,6 +26,11 @@ class ChunkReadError(ValueError):
 
 
 class _Source(Protocol):
+    @property
+    def in_chunk(self) -> bool: ...  # inside a chunk's data, not at a chunk-size line
+
+    def take_upgrade_tail(self) -> bytes: ...
+
     def receive(self) -> bool: ...  # one more read fed to the parser; False at end of stream
 
     def send_interim(self, data: bytes) -> None: ...
@@ -103,7 +108,11 @@ class Input:
             try:
                 if not self._source.receive():
                     if self.chunked_input:
-                        raise OSError("unexpected end of file while parsing chunked data")
+                        # eventlet's two cases: cut inside a chunk's data, or where a
+                        # chunk-size line should be (a malformed body, its ValueError).
+                        if self._source.in_chunk:
+                            raise OSError("unexpected end of file while parsing chunked data")
+                        raise ChunkReadError("unexpected end of file where a chunk-size line was due")
                     return False  # a Content-Length body cut short: a short read, as a file's
             except BadRequest as exc:
                 if message.body or message.complete:
@@ -189,4 +198,4 @@ class Input:
 
     def take_buffered(self) -> bytes:
         """Bytes the server read past this request's head on an upgraded connection (hand-off)."""
-        return self._source.take_upgrade_tail()  # type: ignore[attr-defined,no-any-return]
+        return self._source.take_upgrade_tail()

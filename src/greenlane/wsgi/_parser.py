@@ -138,6 +138,7 @@ class RequestParser:
         "_parser",
         "_url",
         "_url_size",
+        "in_chunk",
         "messages",
         "upgrade_tail",
     )
@@ -147,6 +148,7 @@ class RequestParser:
         self._parser = httptools.HttpRequestParser(self)
         self.messages: deque[Message] = deque()
         self.upgrade_tail: bytes | None = None
+        self.in_chunk = False  # inside a chunk's data (not at a chunk-size line)
         self._current: Message | None = None
         self._error: BadRequest | None = None
         self._in_head = False
@@ -307,6 +309,10 @@ class RequestParser:
 
     def on_chunk_header(self) -> None:
         self._chunks += 1
+        self.in_chunk = True
+
+    def on_chunk_complete(self) -> None:
+        self.in_chunk = False
 
     def on_message_complete(self) -> None:
         current = self._current

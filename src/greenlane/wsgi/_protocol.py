@@ -241,6 +241,11 @@ class HttpProtocol:
         parser.feed(data)
         return True
 
+    @property
+    def in_chunk(self) -> bool:
+        """Inside a chunk's data (for ``Input``'s end-of-stream error)."""
+        return self._parser.in_chunk
+
     def send_interim(self, data: bytes) -> None:
         """Send bytes before the response (``100 Continue``)."""
         self.connection.sendall(data)
@@ -277,12 +282,12 @@ class HttpProtocol:
                 parser.feed(data)
                 if not started and not parser.messages:
                     started = True
-                    deadlines.set(self, server.header_timeout)
+                    deadlines.set(self, server.head_timeout)
         except BadRequest as exc:
             self._refuse(exc.status, exc.reason)
             return None
         except TimeoutError:
-            if started:
+            if started and server.head_timeout_answers:
                 self._refuse(408, "Request Timeout")
             server.log.debug(f"({server.pid}) timed out {self.client_address!r}")
             return None
