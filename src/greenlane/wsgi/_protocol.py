@@ -560,7 +560,11 @@ class HttpProtocol:
                     result = []
                     WSGI_LOCAL.already_handled = True
                 # A complete response whose length is known: send a Content-Length.
-                elif header_lines is not None and not headers_sent and type(result) in (list, tuple):
+                elif (
+                    header_lines is not None
+                    and not headers_sent
+                    and (type(result) is list or hasattr(result, "__len__"))
+                ):
                     if not has_length and not bodyless:
                         size = 0
                         for item in result:
