@@ -64,9 +64,10 @@ from ._common import (
     format_date_time,
     get_logger,
 )
+from ._headers import encode_header_line as _encode_header_line
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Limits
-from ._protocol import HttpProtocol, _encode_header_line
+from ._protocol import HttpProtocol
 
 __all__ = [
     "ACCEPT_BACKOFF_FIRST",

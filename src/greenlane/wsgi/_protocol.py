@@ -26,7 +26,6 @@ framing doubtful (an upgrade, an error, a client that asked to close).
 
 from __future__ import annotations
 
-import re
 import time
 import traceback
 from http.client import HTTPMessage
@@ -48,112 +47,13 @@ from ._common import (
     date_header,
     log_date_time_string,
 )
+from ._headers import STATUS, encode_header_line, env_key, head_lines
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Message, RequestParser
 
 __all__ = ["HttpProtocol"]
 
 RECV_SIZE = 65536
-# Header names and values the application may send: no CR, LF or NUL (response splitting).
-_BAD_VALUE = re.compile(r"[\r\n\0]").search
-# A response header name may not break the line structure; other latin-1 bytes pass, as
-# in eventlet (RFC 9110 wants a token, but refusing here would break working apps).
-_NAME = re.compile(r"[^\x00-\x20:\x7f]+").fullmatch
-_STATUS = re.compile(r"[1-9][0-9][0-9]( [^\r\n\0]*)?").fullmatch
-# Header name (as received) -> environ key, or None for names with "_" (see get_environ).
-_ENV_KEYS: dict[bytes, str | None] = {}
-_ENV_KEYS_MAX = 512  # names are the client's choice: a bounded cache
-
-
-def _env_key(name: bytes) -> str | None:
-    key = _ENV_KEYS.get(name, "")
-    if key == "":
-        text = name.decode("latin-1")
-        if "_" in text:
-            key = None  # eventlet/nginx/gunicorn: "X_Y" must not pass for "X-Y"
-        else:
-            key = text.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
-        if len(_ENV_KEYS) < _ENV_KEYS_MAX:
-            _ENV_KEYS[name] = key
-    return key
-
-
-def _capitalize(name: str) -> str:
-    """``CONTent-TYpe`` -> ``Content-Type`` (eventlet's normalisation: ASCII letters only)."""
-    try:
-        raw = name.encode("latin-1")
-    except UnicodeEncodeError:
-        return name  # refused with a clear error when the head is encoded
-    return b"-".join(part.capitalize() for part in raw.split(b"-")).decode("latin-1")
-
-
-def _encode_header_line(header: tuple[Any, Any]) -> bytes:
-    """``b"Name: value\\r\\n"`` in latin-1 (PEP 3333); a clear ``UnicodeEncodeError`` otherwise."""
-    name, value = header
-    try:
-        raw_name = str(name).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header names must be latin-1 (PEP 3333); HTTP header names are ASCII tokens",
-        ) from None
-    try:
-        raw_value = str(value).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header values must be latin-1 (PEP 3333); encode other text "
-            "with RFC 8187 or percent-encoding",
-        ) from None
-    return raw_name + b": " + raw_value + b"\r\n"
-
-
-# Response header name -> (as sent capitalised, as sent verbatim, lower case), for names
-# already checked to be tokens. Bounded: names are the application's, usually a few dozen.
-_NAMES: dict[str, tuple[str, str, str]] = {}
-_NAMES_MAX = 1024
-
-
-def _checked_name(name: Any) -> tuple[str, str, str]:
-    known = _NAMES.get(name)
-    if known is not None:
-        return known
-    text = name if isinstance(name, str) else str(name)
-    if not _NAME(text):
-        raise ValueError(f"invalid response header name {text!r}")
-    known = (_capitalize(text), text, text.lower())
-    if len(_NAMES) < _NAMES_MAX and isinstance(name, str):
-        _NAMES[name] = known
-    return known
-
-
-def _head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, bool]:
-    """The application's headers as ``"Name: value\r\n"`` lines, refused if they could split
-    the response (CR, LF or NUL anywhere, a name that is not a token); and whether they
-    include Content-Length, Date and ``Connection: close``."""
-    lines = []
-    has_length = has_date = closes = False
-    for name, raw_value in headers:
-        sent, verbatim, lower = _checked_name(name)
-        value = raw_value if isinstance(raw_value, str) else str(raw_value)
-        if _BAD_VALUE(value):
-            raise ValueError(f"response header {verbatim!r} has CR, LF or NUL in its value {value!r}")
-        lines.append(f"{sent if capitalize else verbatim}: {value}\r\n")
-        if lower == "content-length":
-            has_length = True
-        elif lower == "date":
-            has_date = True
-        elif lower == "connection" and value.lower() == "close":
-            closes = True
-    return lines, has_length, has_date, closes
 
 
 def _default_server_environ() -> Any:
@@ -436,7 +336,7 @@ class HttpProtocol:
         for name, value in message.headers:
             text = value.decode("latin-1").strip(" \t")
             raw.append((name.decode("latin-1"), text))
-            key = _env_key(name)
+            key = env_key(name)
             if key is None:
                 continue
             if key in env and key.startswith("HTTP_"):
@@ -512,7 +412,7 @@ class HttpProtocol:
                     head = "".join(lines).encode("latin-1")
                 except UnicodeEncodeError:
                     for name, value in header_pairs:
-                        _encode_header_line((name, value))  # raises, naming the culprit
+                        encode_header_line((name, value))  # raises, naming the culprit
                     raise
                 headers_sent.append(1)
                 out = head + (b"%x\r\n%s\r\n" % (len(data), data) if chunked and data else data)
@@ -534,10 +434,10 @@ class HttpProtocol:
                         raise exc_info[1].with_traceback(exc_info[2])
                 finally:
                     exc_info = None
-            if not isinstance(status, str) or not _STATUS(status):
+            if not isinstance(status, str) or not STATUS(status):
                 raise ValueError(f"invalid WSGI status {status!r}")
             code = int(status[:3])
-            lines, has_length, has_date, app_closes = _head_lines(
+            lines, has_length, has_date, app_closes = head_lines(
                 response_headers, self.capitalize_response_headers
             )
             status_code = code
