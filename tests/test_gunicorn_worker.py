@@ -215,6 +215,19 @@ def test_heartbeat_keeps_a_worker_with_long_green_waits_alive(gunicorn: Any) -> 
     assert server.get("/again")[1].split()[-1] == body.split()[-1]  # same worker pid
 
 
+def test_max_requests_restarts_the_worker(gunicorn: Any) -> None:
+    server = gunicorn("-w", "1", "--max-requests", "3")
+    pids = []
+    deadline = time.monotonic() + HANG_GUARD
+    while len(set(pids)) < 2:  # a new worker pid once the first served its 3
+        assert time.monotonic() < deadline, server.log.read_text()
+        try:
+            pids.append(server.get("/n")[1].split()[-1])
+        except OSError:
+            time.sleep(0.05)  # between the old worker's exit and the new one's start
+    assert "Autorestarting worker" in server.log.read_text()
+
+
 def test_two_workers_serve(gunicorn: Any) -> None:
     server = gunicorn("-w", "2")
     pids = {server.get(f"/n{i}")[1].split()[-1] for i in range(20)}

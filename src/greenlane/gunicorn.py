@@ -21,6 +21,8 @@ gunicorn's settings, mapped:
   (0 turns keep-alive off).
 - TLS (``certfile``, ``keyfile``, ...): gunicorn's own ``ssl_context(cfg)``
   wraps the listening socket; handshakes run in each connection's green thread.
+- ``max_requests`` (with its jitter): after that many requests the worker
+  stops gracefully and the arbiter starts a fresh one.
 - ``accesslog``: when set, greenlane.wsgi's access lines (eventlet's format)
   go to gunicorn's logger; gunicorn's ``access_log_format`` is not applied.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from typing import Any
 
 from gunicorn.workers.base import Worker
@@ -75,11 +78,14 @@ class GreenWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
         pool = GreenPool(self.cfg.worker_connections)
         keepalive: float | bool = self.cfg.keepalive if self.cfg.keepalive > 0 else False
         environ = {"SERVER_SOFTWARE": f"gunicorn/{gunicorn_version} greenlane", "wsgi.multiprocess": True}
+        app = self.wsgi
+        if self.max_requests < sys.maxsize:
+            app = self._counting(app)
         servers = [
             greenthread.spawn(
                 wsgi.server,
                 listener,
-                self.wsgi,
+                app,
                 log=self.log,
                 environ=environ,
                 custom_pool=pool,
@@ -104,6 +110,18 @@ class GreenWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
         while not stopper.dead:
             self.notify()
             greenthread.sleep(interval)
+
+    def _counting(self, app: Any) -> Any:
+        """``app``, counting requests; at ``max_requests`` the worker winds down (gunicorn's rule)."""
+
+        def counted(environ: dict[str, Any], start_response: Any) -> Any:
+            self.nr += 1
+            if self.nr == self.max_requests:  # the heartbeat loop notices within a second
+                self.log.info("Autorestarting worker after current request.")
+                self.alive = False
+            return app(environ, start_response)
+
+        return counted
 
     def _stop(self, servers: list[Any]) -> None:
         for server in servers:
