@@ -165,7 +165,7 @@ class Deadlines:
                 for protocol, deadline in [item for item in due.items() if item[1] <= now]:
                     if due.get(protocol) == deadline:
                         del due[protocol]
-                        protocol.green_thread.kill(TimeoutError("timed out"))
+                        greenthread.kill(protocol.green_thread, TimeoutError("timed out"))
         finally:
             if self._watcher is greenthread.getcurrent():
                 self._watcher = None
