@@ -382,8 +382,8 @@ def _stdlib_eof_without_close_notify(ca: Any, suppress: bool) -> tuple[str, Any]
 
 # What unpatched ssl gives when the peer vanishes without close_notify: EOF (b"") or SSLEOFError
 # (SSL_ERROR_EOF) as suppress_ragged_eofs says; BrokenPipeError (EPIPE), whatever suppress_ragged_eofs
-# says, where CPython raises OSError for OpenSSL's ERR_LIB_SYS (gh-127257: 3.14, and the 2025
-# releases of 3.9-3.13) and OpenSSL 3.4+ reports that way its failed write of the alert it sends
+# says, where CPython raises OSError for OpenSSL's ERR_LIB_SYS (gh-127257: 3.14, and the releases
+# of 3.9-3.13 from 2025 on) and OpenSSL 3.4+ reports that way its failed write of the alert it sends
 # on the unexpected EOF. See docs/migrating-from-eventlet.md (Sockets and I/O).
 EOF_OUTCOMES = {
     True: {("returned", b""), ("BrokenPipeError", errno.EPIPE)},
