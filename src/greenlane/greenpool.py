@@ -66,6 +66,10 @@ P = ParamSpec("P")
 
 log = logging.getLogger("greenlane.greenpool")
 
+# eventlet's switch: set it False to stop logging the failures of spawn_n
+# functions (a spawned thread's failure stays in its handle either way).
+DEBUG = True
+
 
 def _check_size(size: Any, what: str) -> int:
     if isinstance(size, bool):
@@ -280,6 +284,8 @@ def _call_logged(
     except (GreenletExit, KeyboardInterrupt, SystemExit):
         raise
     except catch as exc:
+        if not DEBUG:
+            return
         tb = exc.__traceback__
         tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
         log.error("green thread %s (GreenPool.spawn_n) failed", _name(fn), exc_info=(type(exc), exc, tb))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import warnings
 from collections.abc import Callable
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FuturesTimeoutError
@@ -52,6 +53,10 @@ from ._native import wait_from_native
 __all__ = [
     "GreenThread",
     "GreenletExit",
+    "call_after",
+    "call_after_global",
+    "call_after_local",
+    "exc_after",
     "getcurrent",
     "kill",
     "sleep",
@@ -125,6 +130,53 @@ def spawn_after_local(
     if isinstance(me, GreenThread):
         me.link(lambda _ended: gt.cancel())
     return gt
+
+
+# -- eventlet's deprecated names, still called by older services ---------------
+
+
+def call_after_global(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Deprecated (as in eventlet): ``spawn_after``; ``cancel()`` on the result stops it."""
+    _deprecated("call_after_global", "spawn_after")
+    return spawn_after(seconds, fn, *args, **kwargs)
+
+
+def call_after_local(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Deprecated (as in eventlet): ``spawn_after_local``."""
+    _deprecated("call_after_local", "spawn_after_local")
+    return spawn_after_local(seconds, fn, *args, **kwargs)
+
+
+call_after = call_after_local
+
+
+def exc_after(seconds: float | None, *throw_args: Any) -> Any:
+    """Deprecated (as in eventlet): raise ``throw_args`` in the caller after ``seconds``.
+
+    Returns a ``Timeout`` whose ``cancel()`` stops it; ``seconds=None`` never fires.
+    """
+    _deprecated("exc_after", "Timeout(seconds, exception)")
+    from .timeout import Timeout
+
+    return Timeout(seconds, _exception_from(throw_args))
+
+
+def __getattr__(name: str) -> Any:
+    """eventlet's deprecated ``greenthread.TimeoutError``: ``Timeout``, with a warning."""
+    if name == "TimeoutError":
+        _deprecated("greenthread.TimeoutError", "Timeout")
+        from .timeout import Timeout
+
+        return Timeout
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new} instead", DeprecationWarning, stacklevel=3)
 
 
 def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> None:
