@@ -45,6 +45,7 @@ from .green._copies import load_copy, namespace
 __all__ = [
     "KEYWORD_MODULES",
     "MonkeyPatchWarning",
+    "alias_eventlet",
     "already_patched",
     "import_patched",
     "inject",
@@ -203,6 +204,20 @@ def _refresh_captured(patched: str, replaced: dict[int, Any]) -> None:
             if hit is not None and hit[0] is value and not attr.startswith("__"):
                 _saved.setdefault(module_name, {}).setdefault(attr, value)
                 space[attr] = hit[1]
+
+
+def alias_eventlet() -> None:
+    """Make ``import eventlet`` and every ``eventlet.X`` resolve to greenlane's own modules.
+
+    For programs that set themselves up; ``python -m greenlane --eventlet`` and
+    ``GREENLANE_EVENTLET=1`` do the same from outside. Patches nothing (call
+    ``monkey_patch`` as before); a second call is a no-op; raises
+    ``greenlane._alias.AliasError`` (an ``ImportError``) if the real eventlet
+    is already imported. See ``greenlane._alias`` for the rules.
+    """
+    from . import _alias
+
+    _alias.install()
 
 
 def is_monkey_patched(module: str | ModuleType) -> bool:
