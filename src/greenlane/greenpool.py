@@ -59,7 +59,7 @@ from .greenthread import GreenThread
 from .greenthread import spawn as _spawn
 from .greenthread import spawn_n as _spawn_n
 
-__all__ = ["GreenMap", "GreenPile", "GreenPool"]
+__all__ = ["DEBUG", "GreenMap", "GreenPile", "GreenPool", "SelfWaitError"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -71,7 +71,13 @@ log = logging.getLogger("greenlane.greenpool")
 DEBUG = True
 
 
+class SelfWaitError(RuntimeError, AssertionError):
+    """``waitall()`` from one of the pool's own threads (an ``AssertionError`` too, as eventlet raises)."""
+
+
 def _check_size(size: Any, what: str) -> int:
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)  # eventlet accepts GreenPool(1e3)
     if isinstance(size, bool):
         raise TypeError(f"{what} must be an int, not {size!r}")
     try:
@@ -213,9 +219,7 @@ class GreenPool:
     def waitall(self) -> None:
         """Wait until no thread of the pool is running (returns at once if none is)."""
         if current() in self._members:
-            raise RuntimeError(
-                f"waitall() called from a thread of {self!r} would wait for itself forever"
-            )
+            raise SelfWaitError(f"waitall() called from a thread of {self!r} would wait for itself forever")
         if self._active:
             self._idle.park(None, "GreenPool.waitall")
 
@@ -333,6 +337,8 @@ class _OrderedMap(Iterator[T]):
             self._error = None
             raise error
         raise StopIteration
+
+    next = __next__  # eventlet's name
 
     def __repr__(self) -> str:
         state = "exhausted" if self._input is None else "reading"

@@ -46,6 +46,7 @@ __all__ = [
     "KEYWORD_MODULES",
     "MonkeyPatchWarning",
     "alias_eventlet",
+    "already_patched",
     "import_patched",
     "inject",
     "is_monkey_patched",
@@ -81,6 +82,8 @@ _ALIASES: Final = {"__builtin__": "builtins"}
 # stdlib module -> {name: the value patching replaced (_MISSING: it had none)}.
 _saved: dict[str, dict[str, Any]] = {}
 _patched_keywords: set[str] = set()
+# eventlet's public view of the same: {keyword: True} for each keyword patched so far.
+already_patched: dict[str, bool] = {}
 _declined: set[str] = set()  # unsupported keywords already warned about
 _MISSING: Any = object()
 _originals: dict[str, ModuleType] = {}
@@ -123,6 +126,7 @@ def monkey_patch(**on: bool | None) -> None:
             for stdlib_name, green_name in KEYWORD_MODULES[key]:
                 _patch_module(stdlib_name, green_name)
             _patched_keywords.add(key)
+            already_patched[key] = True
             if before is not None:
                 _upgrade.after_thread_patch(before, original("_thread"))
 

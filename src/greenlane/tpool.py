@@ -44,7 +44,7 @@ from ._core._hub import _tls
 from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
 from ._core._wakers import quiet_threads
 
-__all__ = ["Proxy", "execute", "killall", "set_num_threads"]
+__all__ = ["Proxy", "execute", "killall", "set_num_threads", "setup"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -168,6 +168,10 @@ def execute(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
 def killall() -> None:
     """Stop every worker thread (after its current job); the next ``execute`` starts them again."""
     _pool.stop()
+
+
+def setup() -> None:
+    """eventlet's name: workers start on the first ``execute``, so there is nothing to do ahead."""
 
 
 def set_num_threads(nthreads: int) -> None:
