@@ -6,6 +6,7 @@ never calls ``greenlet.switch`` itself.
 
 from __future__ import annotations
 
+from ._compat import EVTYPE_READ, EVTYPE_WRITE
 from ._config import Config, read_config
 from ._fdqueue import set_multiple_fd_waiters
 from ._hub import (
@@ -22,6 +23,7 @@ from ._hub import (
     set_preferred_poller,
 )
 from ._introspect import FdWaiter
+from ._listeners import FdListener
 from ._owner import Owned
 from ._parking import TIMED_OUT, Parked, park
 from ._pollers import ERROR, READ, WRITE
@@ -31,12 +33,15 @@ from ._waitqueue import WaitQueue
 
 __all__ = [
     "ERROR",
+    "EVTYPE_READ",
+    "EVTYPE_WRITE",
     "READ",
     "TIMED_OUT",
     "WRITE",
     "Config",
     "CrossThreadError",
     "DeadlockError",
+    "FdListener",
     "FdWaiter",
     "Hub",
     "HubStatistics",

@@ -30,6 +30,7 @@ from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
+from ._compat import EventletHubAPI
 from ._config import read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
 from ._fdqueue import SHARED
@@ -159,7 +160,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(FdWaits, Wakeup, Introspection):
+class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
     # Called with every new hub when set: greenlane.debug sets it so that
@@ -463,7 +464,8 @@ class Hub(FdWaits, Wakeup, Introspection):
                 self.throw(self._root, exc, front=True)
             except BaseException as exc:  # the hub's single catch-all: reported, never silenced
                 self._budget = self._spare = 0
-                log.error("greenlane hub: unhandled error in a callback", exc_info=exc)
+                report = log.error if self.debug_exceptions else log.debug  # never silenced
+                report("greenlane hub: unhandled error in a callback", exc_info=exc)
 
     def _idle_timeout(self) -> float | None:
         """How long the hub may sleep when nothing is ready (None: until woken)."""

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from greenlet import greenlet
 
 from . import _pollers, _stdlib
+from ._compat import EVTYPE_READ, EVTYPE_WRITE
 from ._parking import Parked
 from ._timers import Timer, TimerHeap
 
 __all__ = ["FdWaiter", "HubStatistics", "Introspection"]
-
-# eventlet's names for the two directions (its ``hubs.hub.READ`` and ``WRITE``).
-EVTYPE_READ: Final = "read"
-EVTYPE_WRITE: Final = "write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +140,11 @@ class Introspection:
         return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_timers_count(self) -> int:
-        """Pending timers (eventlet's name)."""
-        return len(self._timers)
+        """eventlet's count of timers held: pending ones, plus cancelled ones not yet dropped.
+
+        ``statistics().timers`` counts the pending ones only.
+        """
+        return self._timers._count
 
     def timers(self) -> list[Timer]:
         """The pending timers, earliest first."""

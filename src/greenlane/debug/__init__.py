@@ -11,8 +11,8 @@
   ``install_dump_signal(signal.SIGUSR1)`` prints that to stderr on a signal.
 - ``spawn_stacks(True)`` also records where each green thread was spawned
   (costly: a stack walk per spawn; off by default, and then free).
-- eventlet's toggles: ``hub_timer_stacks``, ``hub_prevent_multiple_readers``
-  and ``spew``/``unspew`` work; ``hub_exceptions``, ``tpool_exceptions`` and
+- eventlet's toggles: ``hub_timer_stacks``, ``hub_prevent_multiple_readers``,
+  ``hub_exceptions`` and ``spew``/``unspew`` work; ``tpool_exceptions`` and
   ``hub_listener_stacks`` are accepted and change nothing, since greenlane
   already behaves the useful way (see each one's docstring).
 
@@ -191,10 +191,15 @@ def hub_listener_stacks(state: bool) -> None:
 
 
 def hub_exceptions(state: bool) -> None:
-    """eventlet's toggle; changes nothing: greenlane's hub always logs (logger
-    ``greenlane.hub``) an exception raised by a callback or timer it runs, and
-    never silences one."""
+    """eventlet's toggle, for the calling thread's hub (``hub.debug_exceptions``).
+
+    The hub logs (logger ``greenlane.hub``) an exception raised by a callback,
+    timer or eventlet listener it runs: at ERROR when on (the default), at
+    DEBUG when off; never silenced. An exception ending a green thread is not
+    the hub's: ``wait()`` raises it (and it is logged if nobody does).
+    """
     _toggles["hub_exceptions"] = bool(state)
+    get_hub().set_timer_exceptions(bool(state))
 
 
 def tpool_exceptions(state: bool) -> None:
@@ -233,6 +238,10 @@ def spew(
 
 
 def unspew() -> None:
-    """Stop ``spew``: remove the calling thread's trace function if it is a ``Spew``."""
-    if isinstance(sys.gettrace(), Spew):
+    """Stop ``spew``: remove the calling thread's trace function unless it is another tool's.
+
+    A tracer that is not a ``Spew`` (a coverage tool, a debugger) stays.
+    """
+    current = sys.gettrace()
+    if current is None or isinstance(current, Spew):
         sys.settrace(None)
