@@ -301,3 +301,54 @@ def test_pipe_mutex_shared_by_green_threads_of_two_os_threads(shared_fds: None) 
         assert len(done) == 15
     finally:
         mutex.close()
+
+
+def test_release_fd_from_another_os_thread_wakes_all_waiters(shared_fds: None, pipe: tuple[int, int]) -> None:
+    r, _w = pipe
+    errors: list[str] = []
+
+    def wait(name: str) -> None:
+        try:
+            hubs.trampoline(r, read=True)
+        except IOClosed:
+            errors.append(name)
+
+    for name in "abc":
+        gt = greenlane.spawn(wait, name)
+        gt.name = name
+    _settle(lambda: len(_readers_of(r)) == 3)
+    hub = get_hub()
+    closer = threading.Thread(target=hub.release_fd, args=(r,))  # as a close from another OS thread
+    closer.start()
+    closer.join()
+    _settle(lambda: len(errors) == 3)
+    assert errors == ["a", "b", "c"]
+    assert hub.get_readers() == []
+
+
+def test_green_socket_readers_share_the_bytes(shared_fds: None) -> None:
+    from greenlane.green import socket
+
+    a, b = socket.socketpair()
+    try:
+        got: dict[str, list[bytes]] = {"x": [], "y": []}
+
+        def reader(name: str) -> None:
+            while True:
+                data = a.recv(1)
+                if not data:
+                    return
+                got[name].append(data)
+                greenlane.sleep(0)  # let the other reader take a turn
+
+        threads = [greenlane.spawn(reader, name) for name in "xy"]
+        _settle(lambda: len(get_hub().get_readers()) == 2)
+        b.sendall(b"0123456789")
+        b.shutdown(socket.SHUT_WR)
+        for gt in threads:
+            gt.wait()
+        assert sorted(got["x"] + got["y"]) == [bytes([c]) for c in b"0123456789"]
+        assert got["x"] and got["y"]  # both were served
+    finally:
+        a.close()
+        b.close()
