@@ -234,16 +234,19 @@ class Proxy:
         attr = getattr(self._obj, name)
         if not callable(attr):
             return self._wrap(attr, name)
+        return _Method(self, attr, name)
 
-        def call(*args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
-            return self._wrap(result, name)
-
-        call.__name__ = name
-        return call
-
+    # Setting and deleting go to the wrapped object, symmetrically, so that
+    # mock.patch.object(proxy, "name", ...) patches it and puts back exactly
+    # what was there: a method read through the proxy and set back is stored
+    # as the wrapped object's own callable, never as the proxy's wrapper.
     def __setattr__(self, name: str, value: Any) -> None:
+        if type(value) is _Method:
+            value = value.__wrapped__
         setattr(self._obj, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._obj, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._wrap(execute(self._obj, *args, **kwargs), "__call__")
@@ -286,3 +289,22 @@ class Proxy:
 
     def __str__(self) -> str:
         return execute(str, self._obj)
+
+
+class _Method:
+    """A callable attribute read through a ``Proxy``: calling it runs the call in a worker thread."""
+
+    __slots__ = ("__name__", "__wrapped__", "_proxy")
+
+    def __init__(self, proxy: Proxy, attr: Callable[..., Any], name: str) -> None:
+        self._proxy = proxy
+        self.__wrapped__ = attr
+        self.__name__ = name
+
+    def __call__(self, *args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
+        attr = self.__wrapped__
+        result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
+        return self._proxy._wrap(result, self.__name__)
+
+    def __repr__(self) -> str:
+        return f"<tpool.Proxy method {self.__name__} of {self.__wrapped__!r}>"
