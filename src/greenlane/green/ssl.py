@@ -230,7 +230,7 @@ def get_server_certificate(
     ca_certs: str | None = None,
     timeout: Any = _gsocket._GLOBAL_DEFAULT_TIMEOUT,
 ) -> str:
-    """The PEM certificate of the server at ``addr``, verified only if ``ca_certs`` is given (the stdlib's)."""
+    """The PEM certificate of the server at ``addr``; verified only if ``ca_certs`` is given."""
     host, _port = addr
     cert_reqs = _std.CERT_REQUIRED if ca_certs is not None else _std.CERT_NONE
     context = _create_unverified_context(ssl_version, cert_reqs=cert_reqs, cafile=ca_certs)
