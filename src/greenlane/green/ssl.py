@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import _ssl
 import ssl as _std
+import warnings
 from typing import Any, Final
 
 from .._core import READ, WRITE
@@ -262,11 +263,16 @@ if hasattr(_std, "wrap_socket"):  # removed in Python 3.12
         Same arguments and defaults (no certificate checks unless
         ``cert_reqs`` asks); eventlet greens it too.
         """
+        warnings.warn(
+            "ssl.wrap_socket() is deprecated, use SSLContext.wrap_socket()", DeprecationWarning, stacklevel=2
+        )
         if server_side and not certfile:
             raise ValueError("certfile must be specified for server-side operations")
         if keyfile and not certfile:
             raise ValueError("certfile must be specified")
-        context = SSLContext(ssl_version)
+        with warnings.catch_warnings():  # the default PROTOCOL_TLS warns too: one warning is enough
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context = SSLContext(ssl_version)
         context.verify_mode = _std.VerifyMode(cert_reqs)
         if ca_certs:
             context.load_verify_locations(ca_certs)
