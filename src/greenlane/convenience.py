@@ -58,7 +58,7 @@ def listen(
     reuse_addr: bool = True,
     reuse_port: bool | None = None,
 ) -> _gsocket.socket:
-    """A green socket bound to ``addr`` and listening; ``SO_REUSEADDR`` and ``SO_REUSEPORT`` as eventlet sets them.
+    """A green socket bound to ``addr`` and listening, with eventlet's socket options.
 
     ``reuse_port=None`` means on where the platform has it, except on port 0:
     with ``SO_REUSEPORT`` the kernel may hand a random port to two sockets at
