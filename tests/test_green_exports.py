@@ -163,6 +163,10 @@ ALLOWED: dict[str, dict[str, str]] = {
         **_allow(TYPE, "BufferedIOBase"),
         **_allow(CONF, "time"),
     },
+    "greenlane.green.profile": {
+        **_allow(PRIVATE, "_Utils"),
+        **_allow("the stdlib's command-line entry point (python -m profile), not called by programs", "main"),
+    },
     "greenlane.green.http.client": _allow(PURE, "urlsplit"),
     "greenlane.green.http.cookiejar": _allow(PURE, "timegm"),
     "greenlane.green.http.cookies": {
@@ -195,7 +199,7 @@ ALLOWED: dict[str, dict[str, str]] = {
 # The stdlib module each green module stands for, where the name differs.
 STDLIB_NAME = {"greenlane.green.thread": "_thread"}
 # Importable only with an optional dependency, or not a stdlib module's stand-in.
-SKIPPED = {"greenlane.green.zmq", "greenlane.green.profile"}
+SKIPPED = {"greenlane.green.zmq"}
 
 # Swapped on the stdlib module while tests run (pytest installs its own
 # threading.excepthook per test), so whether it is "the same object" varies.
