@@ -421,3 +421,15 @@ def test_green_profile_start_stop_and_runctx() -> None:
     assert any(name == "work" for _file, _line, name in prof.stats)  # type: ignore[attr-defined]
     result = profile.Profile().runctx("greenlane.sleep()", {"greenlane": greenlane}, {})
     assert ("profile", 0, "greenlane.sleep()") in result.timings  # type: ignore[attr-defined]
+
+
+def test_event_poll_exception_and_poll_result() -> None:
+    event: greenlane.Event[int] = greenlane.Event()
+    assert event.poll_result("no") == "no" and event.poll_exception("no") == "no"
+    event.send(5)
+    assert event.poll_result() == 5 and event.poll_exception("no") == "no"
+    failed: greenlane.Event[int] = greenlane.Event()
+    failed.send_exception(ValueError("bad"))
+    assert failed.poll_result("no") == "no"
+    with pytest.raises(ValueError, match="bad"):
+        failed.poll_exception()
