@@ -433,3 +433,26 @@ def test_event_poll_exception_and_poll_result() -> None:
     assert failed.poll_result("no") == "no"
     with pytest.raises(ValueError, match="bad"):
         failed.poll_exception()
+
+
+def test_import_patched_copies_the_packages_own_submodules(tmp_path: Any) -> None:
+    package = tmp_path / "pkg_under_test"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .sub import which_socket\nfrom . import other\n")
+    (package / "sub.py").write_text("import socket\n\ndef which_socket():\n    return socket\n")
+    (package / "other.py").write_text("import time\n")
+    proc = run_script(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import greenlane, greenlane.green.socket, greenlane.green.time, socket, time
+        import pkg_under_test
+        patched = greenlane.import_patched("pkg_under_test")
+        print(patched.which_socket() is greenlane.green.socket)
+        print(patched.other.time is greenlane.green.time)
+        print(pkg_under_test.which_socket() is socket, pkg_under_test.other.time is time)
+        print(sys.modules["pkg_under_test.sub"] is pkg_under_test.sub)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True", "True", "True", "True"]
