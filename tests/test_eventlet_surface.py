@@ -244,6 +244,19 @@ def test_waitall_from_a_pool_thread_is_an_assertion_error_too() -> None:
         pool.spawn(pool.waitall).wait()
 
 
+def test_tpool_private_size_and_threads_as_cinders_fixtures_use_them() -> None:
+    before = tpool._nthreads  # type: ignore[attr-defined]
+    try:
+        tpool.killall()
+        assert tpool._threads == []  # type: ignore[attr-defined]
+        tpool._nthreads = 3  # type: ignore[attr-defined]
+        assert tpool._nthreads == 3  # type: ignore[attr-defined]
+        assert tpool.execute(lambda: 1) == 1
+        assert len(tpool._threads) == 3  # type: ignore[attr-defined]
+    finally:
+        tpool.set_num_threads(before)
+
+
 def test_tpool_setup_is_accepted() -> None:
     tpool.setup()
     assert tpool.execute(lambda: 7) == 7

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
@@ -200,6 +202,30 @@ def _after_fork_in_child() -> None:
 
 atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _TpoolModule(ModuleType):
+    """This module, with eventlet's private ``_nthreads`` and ``_threads`` that tests read and set.
+
+    cinder's and nova's test fixtures do ``tpool.killall(); tpool._nthreads = 20``
+    and check ``tpool._threads == []``: here the size is ``set_num_threads``'s
+    and the list has one entry per running worker.
+    """
+
+    @property
+    def _nthreads(self) -> int:
+        return _pool.wanted()
+
+    @_nthreads.setter
+    def _nthreads(self, nthreads: int) -> None:
+        set_num_threads(nthreads)
+
+    @property
+    def _threads(self) -> list[Any]:
+        return list(_pool.workers)
+
+
+sys.modules[__name__].__class__ = _TpoolModule
 
 
 class Proxy:
