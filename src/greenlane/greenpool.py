@@ -54,10 +54,9 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from greenlet import GreenletExit
 
-from ._core import WaitQueue, current, park
-from .greenthread import GreenThread
+from ._core import WaitQueue, current, get_hub, park
+from .greenthread import GreenThread, _Call
 from .greenthread import spawn as _spawn
-from .greenthread import spawn_n as _spawn_n
 
 __all__ = ["DEBUG", "GreenMap", "GreenPile", "GreenPool", "SelfWaitError"]
 
@@ -131,7 +130,8 @@ class GreenPool:
         """A snapshot of the pool's threads (eventlet's name; services kill them all with it).
 
         ``spawn`` threads are ``GreenThread`` s; a ``spawn_n`` call is listed
-        once it has started.
+        (as the handle ``getcurrent()`` returns inside it) from the moment it
+        is spawned, started or not, until it ends: it occupies the pool.
         """
         return set(self._members)
 
@@ -203,20 +203,28 @@ class GreenPool:
         if not self._take_slot():
             _call_logged(fn, args, kwargs, Exception)
             return
+        # A member from now, not from when it starts: coroutines_running and
+        # running() agree, and a leak check sees a thread that has not run yet.
+        task = _Call(self._run_n, (fn, args, kwargs), {})
+        task._on_cancel = self._n_cancelled
         try:
-            _spawn_n(self._run_n, fn, args, kwargs)
+            get_hub().start_task(task)
         except BaseException:
             self._release_slot()
             raise
+        self._members.add(task)
 
     def _run_n(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        me = current()
-        self._members.add(me)
         try:
             _call_logged(fn, args, kwargs, BaseException)
         finally:
-            self._members.discard(me)
+            self._members.discard(current())
             self._release_slot()
+
+    def _n_cancelled(self, task: object) -> None:
+        """A spawn_n thread killed before it started: it leaves the pool without running."""
+        self._members.discard(task)
+        self._release_slot()
 
     def waitall(self) -> None:
         """Wait until no thread of the pool is running (returns at once if none is)."""

@@ -208,6 +208,8 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     if isinstance(gt, Task):  # a spawn_n thread's handle
         if gt._state == _QUEUED:
             gt._state = _DONE  # never starts
+            if isinstance(gt, _Call) and gt._on_cancel is not None:
+                gt._on_cancel(gt)
             return
         if gt._state == _DONE:
             return
@@ -225,7 +227,7 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
 class _Call(Task):
     """A ``spawn_n`` task: no handle, failures reported immediately."""
 
-    __slots__ = ("_args", "_ctx", "_fn", "_kwargs")
+    __slots__ = ("_args", "_ctx", "_fn", "_kwargs", "_on_cancel")
 
     def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]):
         Task.__init__(self)
@@ -233,6 +235,8 @@ class _Call(Task):
         self._args = args
         self._kwargs = kwargs
         self._ctx = contextvars.copy_context()
+        # Called with the task when kill() cancels it before it starts (GreenPool frees its slot).
+        self._on_cancel: Callable[[_Call], object] | None = None
 
     def _run(self) -> None:
         self._state = _RUNNING

@@ -307,8 +307,9 @@ def import_patched(module_name: str, *additional_modules: tuple[str, ModuleType]
     """A fresh copy of ``module_name`` whose own imports get green modules (eventlet's ``import_patched``).
 
     Nothing is patched and ``sys.modules`` is untouched; the copy is returned,
-    not registered. ``additional_modules`` (``(name, module)`` pairs) and
-    keyword ones replace further imports.
+    not registered. The module's own submodules that it imports are copied
+    the same way (as eventlet re-imports them). ``additional_modules``
+    (``(name, module)`` pairs) and keyword ones replace further imports.
     """
     replacements: dict[str, ModuleType] = {}
     for std_name, green_name in _GREEN_FOR_IMPORT:
@@ -317,7 +318,7 @@ def import_patched(module_name: str, *additional_modules: tuple[str, ModuleType]
             replacements[std_name] = green
     replacements.update(dict(additional_modules))
     replacements.update(kw_additional_modules)
-    return load_copy(module_name, module_name, replacements)
+    return load_copy(module_name, module_name, replacements, copies={})
 
 
 def inject(module_name: str, new_globals: dict[str, Any] | None, *additional_modules: tuple[str, ModuleType]

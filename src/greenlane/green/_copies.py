@@ -31,6 +31,7 @@ def load_copy(
     as_name: str,
     replacements: Mapping[str, ModuleType],
     into: ModuleType | None = None,
+    copies: dict[str, ModuleType] | None = None,
 ) -> ModuleType:
     """Run module ``name``'s source as a new module ``as_name``, its imports of ``replacements`` redirected.
 
@@ -43,6 +44,11 @@ def load_copy(
     ``import a.b`` (no ``from``) binds ``a``; when ``a`` itself is replaced
     the statement gets the replacement of ``a``, whose attribute ``b`` must
     then be the green ``a.b`` (the green packages load theirs on first use).
+
+    With ``copies`` (a dict, shared by the whole tree), the module's imports
+    of its own submodules (``from .sub import x``, ``import name.sub``) get
+    copies too, made over the same replacements, once each: what
+    ``import_patched`` of a package needs.
     """
     spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None or spec.origin is None:
@@ -60,6 +66,10 @@ def load_copy(
         fromlist: tuple[str, ...] | list[str] | None = (),
         level: int = 0,
     ) -> ModuleType:
+        if copies is not None:
+            copied = _within(mod, globals, fromlist, level)
+            if copied is not None:
+                return copied
         if level == 0:
             top, dot, _ = mod.partition(".")
             if dot and not fromlist and top in replacements:
@@ -68,12 +78,40 @@ def load_copy(
                 return replacements[mod]
         return real_import(mod, globals, locals, fromlist or (), level)
 
+    def _within(
+        mod: str, globals: Mapping[str, Any] | None, fromlist: Any, level: int
+    ) -> ModuleType | None:
+        """The copy an import inside the copied tree gets, or None for anything outside it."""
+        assert copies is not None
+        package = (globals or {}).get("__package__") or ""
+        target = importlib.util.resolve_name("." * level + mod, package) if level else mod
+        if not fromlist:
+            target = target.partition(".")[0] if not level else target
+        if target != name and not target.startswith(name + "."):
+            return None
+        module = _copy_of(target)
+        for item in fromlist or ():
+            sub = f"{target}.{item}"
+            if item != "*" and not hasattr(module, item) and importlib.util.find_spec(sub) is not None:
+                setattr(module, item, _copy_of(sub))
+        return module
+
+    def _copy_of(target: str) -> ModuleType:
+        assert copies is not None
+        if target not in copies:
+            load_copy(target, target, replacements, copies=copies)
+        return copies[target]
+
     if into is None:
         module = ModuleType(as_name)
         ns = module.__dict__
         ns["__file__"] = spec.origin
         ns["__spec__"] = None
         ns["__package__"] = name.rpartition(".")[0] if not spec.submodule_search_locations else name
+        if spec.submodule_search_locations is not None:
+            ns["__path__"] = list(spec.submodule_search_locations)
+        if copies is not None:
+            copies[as_name] = module  # before it runs: a submodule importing it back gets this one
     else:
         module = into
         ns = module.__dict__
