@@ -14,8 +14,11 @@ its poll): no loopback socket per pool as eventlet has. If the caller was
 killed or timed out meanwhile, it already left the job's wait queue, so the
 late outcome finds nobody and is dropped; the pool is unaffected.
 
-The pool starts lazily with ``GREENLANE_THREADPOOL_SIZE`` threads (default
-20), uses only the original ``_thread`` primitives (never patched ones),
+The pool grows lazily, one worker at a time, up to ``GREENLANE_THREADPOOL_SIZE``
+threads (default 20, at most ``MAX_THREADS``): a call that finds no idle
+worker starts one while the pool is below its size, so a program that makes
+one call at a time runs one thread, not twenty. The pool uses only the
+original ``_thread`` primitives (never patched ones),
 stops at interpreter exit (``killall``) and starts again on the next
 ``execute``, as eventlet's does (forked children rely on that). After a
 fork the child starts a fresh pool, and green threads that were waiting on
@@ -35,16 +38,22 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
+from ._core._config import MAX_THREADPOOL_SIZE
 from ._core._hub import _tls
 from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
 from ._core._wakers import quiet_threads
 
-__all__ = ["Proxy", "execute", "killall", "set_num_threads"]
+__all__ = ["MAX_THREADS", "Proxy", "execute", "killall", "set_num_threads", "setup"]
+
+# The largest pool ``GREENLANE_THREADPOOL_SIZE`` or ``set_num_threads`` may ask for.
+MAX_THREADS: Final = MAX_THREADPOOL_SIZE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -80,6 +89,10 @@ class _Pool:
         self.size: int | None = None  # None: read GREENLANE_THREADPOOL_SIZE when first needed
         self.jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self.workers: list[Any] = []  # one "exited" lock per running worker
+        # Workers that finished a job and will take the next one, not yet claimed
+        # by a caller (ThreadPoolExecutor's rule; guarded by ``lock``).
+        self.idle = 0
+        self.generation = 0  # bumped by stop(): a worker of an older one is not counted idle
         self.inflight: set[_Job] = set()
         self.lock = allocate_lock()
         self.shutting_down = False
@@ -89,19 +102,23 @@ class _Pool:
             self.size = read_config().threadpool_size
         return self.size
 
-    def ensure_started(self) -> None:
-        if len(self.workers) >= self.wanted():
-            return
+    def claim_worker(self) -> None:
+        """Before queueing a job: claim an idle worker, or start one if below the size."""
         with self.lock:
-            while len(self.workers) < self.wanted():
+            if self.idle > 0:
+                self.idle -= 1
+            elif len(self.workers) < self.wanted():
                 exited = allocate_lock()
                 exited.acquire()
-                start_new_thread(_worker, (self, exited))
+                start_new_thread(_worker, (self, exited, self.generation))
                 self.workers.append(exited)
+            # else: every worker is busy and the pool is full; the job waits its turn.
 
     def stop(self) -> None:
         with self.lock:
             workers, self.workers = self.workers, []
+            self.idle = 0
+            self.generation += 1
             for _ in workers:
                 self.jobs.put(_STOP)
         for exited in workers:
@@ -112,7 +129,7 @@ _pool = _Pool()
 _quiet_lock = allocate_lock()
 
 
-def _worker(pool: _Pool, exited: Any) -> None:
+def _worker(pool: _Pool, exited: Any, generation: int) -> None:
     _tls.tpool_worker = True
     with _quiet_lock:  # wakes hubs only through held jobs: not a deadlock-rule waker
         quiet_threads[0] += 1
@@ -125,6 +142,11 @@ def _worker(pool: _Pool, exited: Any) -> None:
                 outcome = (True, job.fn(*job.args, **job.kwargs))
             except BaseException as exc:  # handed to the caller with its traceback
                 outcome = (False, exc)
+            # Idle from now on, counted before the caller can resume: its next call
+            # then finds this worker instead of starting another.
+            with pool.lock:
+                if pool.generation == generation:  # else stopped: a _STOP is queued for us
+                    pool.idle += 1
             job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
             del job, outcome
     finally:
@@ -151,7 +173,7 @@ def execute(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return fn(*args, **kwargs)
     if _pool.shutting_down:
         raise RuntimeError("tpool.execute() during interpreter shutdown")
-    _pool.ensure_started()
+    _pool.claim_worker()
     hub = current_hub()
     job = _Job(fn, args, kwargs, hub)
     hub.hold_external()
@@ -170,10 +192,20 @@ def killall() -> None:
     _pool.stop()
 
 
+def setup() -> None:
+    """eventlet's name: workers start on the first ``execute``, so there is nothing to do ahead."""
+
+
 def set_num_threads(nthreads: int) -> None:
-    """Resize the pool to ``nthreads`` workers (0: ``execute`` runs calls inline)."""
+    """Resize the pool to at most ``nthreads`` workers (0: ``execute`` runs calls inline).
+
+    The running workers stop (after their current job); new ones start as calls
+    arrive. ``nthreads`` above ``MAX_THREADS`` is refused.
+    """
     if isinstance(nthreads, bool) or not isinstance(nthreads, int) or nthreads < 0:
         raise ValueError(f"tpool size must be an int >= 0, not {nthreads!r}")
+    if nthreads > MAX_THREADS:
+        raise ValueError(f"tpool size must be at most {MAX_THREADS}, not {nthreads!r}")
     _pool.stop()
     _pool.size = nthreads
 
@@ -196,6 +228,30 @@ def _after_fork_in_child() -> None:
 
 atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _TpoolModule(ModuleType):
+    """This module, with eventlet's private ``_nthreads`` and ``_threads`` that tests read and set.
+
+    cinder's and nova's test fixtures do ``tpool.killall(); tpool._nthreads = 20``
+    and check ``tpool._threads == []``: here the size is ``set_num_threads``'s
+    and the list has one entry per running worker.
+    """
+
+    @property
+    def _nthreads(self) -> int:
+        return _pool.wanted()
+
+    @_nthreads.setter
+    def _nthreads(self, nthreads: int) -> None:
+        set_num_threads(nthreads)
+
+    @property
+    def _threads(self) -> list[Any]:
+        return list(_pool.workers)
+
+
+sys.modules[__name__].__class__ = _TpoolModule
 
 
 class Proxy:
@@ -230,16 +286,19 @@ class Proxy:
         attr = getattr(self._obj, name)
         if not callable(attr):
             return self._wrap(attr, name)
+        return _Method(self, attr, name)
 
-        def call(*args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
-            return self._wrap(result, name)
-
-        call.__name__ = name
-        return call
-
+    # Setting and deleting go to the wrapped object, symmetrically, so that
+    # mock.patch.object(proxy, "name", ...) patches it and puts back exactly
+    # what was there: a method read through the proxy and set back is stored
+    # as the wrapped object's own callable, never as the proxy's wrapper.
     def __setattr__(self, name: str, value: Any) -> None:
+        if type(value) is _Method:
+            value = value.__wrapped__
         setattr(self._obj, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._obj, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._wrap(execute(self._obj, *args, **kwargs), "__call__")
@@ -282,3 +341,22 @@ class Proxy:
 
     def __str__(self) -> str:
         return execute(str, self._obj)
+
+
+class _Method:
+    """A callable attribute read through a ``Proxy``: calling it runs the call in a worker thread."""
+
+    __slots__ = ("__name__", "__wrapped__", "_proxy")
+
+    def __init__(self, proxy: Proxy, attr: Callable[..., Any], name: str) -> None:
+        self._proxy = proxy
+        self.__wrapped__ = attr
+        self.__name__ = name
+
+    def __call__(self, *args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
+        attr = self.__wrapped__
+        result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
+        return self._proxy._wrap(result, self.__name__)
+
+    def __repr__(self) -> str:
+        return f"<tpool.Proxy method {self.__name__} of {self.__wrapped__!r}>"

@@ -28,6 +28,7 @@ from ._owner import Owned
 from ._parking import TIMED_OUT, Parked, park
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import refuse_free_threading
+from ._timeouts import check_timeout
 from ._timers import Timer
 from ._waitqueue import WaitQueue
 
@@ -51,6 +52,7 @@ __all__ = [
     "Task",
     "Timer",
     "WaitQueue",
+    "check_timeout",
     "current",
     "current_hub",
     "get_hub",

@@ -79,7 +79,7 @@ class FdLines:
     # fd -> records woken with IOClosed when it is announced closed (wait_fd_or_close).
     _close_watchers: dict[int, list[Parked]]
     wait_fd: Callable[..., bool]
-    throw: Callable[..., None]
+    throw: Callable[..., bool]
     _registered: dict[int, int]
     _timers: TimerHeap
     _pass_start: float

@@ -22,7 +22,8 @@ from greenlet import getcurrent as _getcurrent
 from . import _pollers, _stdlib
 from ._errors import IOClosed
 from ._fdqueue import SHARED, FdLines
-from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of
+from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of, take_deferred
+from ._timeouts import check_timeout
 from ._timers import TimerHeap
 
 __all__ = ["FdWaits"]
@@ -51,7 +52,7 @@ class FdWaits(FdLines):
     _ready: Any
     _expire: Callable[[Parked], None]
     _switch_out: Callable[[Parked], Any]
-    throw: Callable[..., None]
+    throw: Callable[..., bool]
 
     def wait_fd(
         self,
@@ -70,10 +71,14 @@ class FdWaits(FdLines):
         sockets do), since a registration outliving its fd would miss a reuse
         of the number.
         """
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout)  # the net under the callers' checks (see _timeouts)
         glet = _getcurrent()
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is None or rec.hub is not self:
             rec = record_of(glet, self)  # type: ignore[arg-type]
+        if rec.deferred is not None:
+            raise take_deferred(rec)
         # Somebody already waits on it: join the line if allowed (_fdqueue), so this path stays as it was.
         if events & _READ and fd in self._readers:
             return self._wait_in_line(rec, fd, events, timeout, reason, keep=keep)

@@ -46,7 +46,9 @@ from ._parking import (
     Parked,
     park,
     record_of,
+    take_deferred,
 )
+from ._timeouts import check_timeout
 from ._timers import Timer, TimerHeap
 from ._wakers import other_threads_alive, python_signal_handlers
 from ._wakeup import Wakeup
@@ -223,6 +225,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
     def call_later(self, delay: float, callback: Callable[..., Any], /, *args: Any) -> Timer:
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
         self._check_thread("call_later")
+        delay = check_timeout(delay, "delay")
         return Timer(self._timers, self._timers.add(self.clock() + delay, callback, args))
 
     def schedule_call_global(
@@ -339,8 +342,14 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._ready.append(rec)
         return True
 
-    def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False) -> None:
-        """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it)."""
+    def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False, soft: bool = False) -> bool:
+        """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it).
+
+        ``soft``: if ``glet`` was already woken from its wait (handed a value
+        it has not run with yet), keep that wait's result and raise ``exc`` at
+        the start of its next wait instead (see ``_parking``); returns False
+        then, True otherwise.
+        """
         self._check_thread("throw")
         if not isinstance(exc, BaseException):
             raise TypeError(f"throw() needs an exception instance, not {exc!r}")
@@ -351,13 +360,17 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
             raise CrossThreadError(cross_thread_message("throw"))
         if rec is not None and rec.state != RUNNING:
             if rec.state != PARKED:
+                if soft and rec.state == WOKEN and rec.pending is None:
+                    if rec.deferred is None:
+                        rec.deferred = exc
+                    return False
                 if rec.pending is None:  # already due to resume: raise on resumption
                     rec.pending = exc
-                return
+                return True
             rec.state = ABORTED
             self._abort(rec)
         elif glet.dead:
-            return
+            return True
         else:
             rec = Parked(self, glet)  # a raw greenlet we never parked: a one-off record
         rec.resume = glet.throw
@@ -366,6 +379,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
             self._ready.appendleft(rec)
         else:
             self._ready.append(rec)
+        return True
 
     def _expire(self, rec: Parked) -> None:
         rec.timer = None  # fired: nothing to cancel on resumption
@@ -394,6 +408,8 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         if glet is self.greenlet:
             return
         rec = record_of(glet, self)
+        if rec.deferred is not None:
+            raise take_deferred(rec)
         self._spare = 0  # a yield must reach the hub's poll, never hand off to itself
         rec.reason = "sleep(0)"
         rec.queue = None
@@ -545,6 +561,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
             assert task is not None
             task._glet = me
             task._run()
+            me.rec.deferred = None  # a soft throw the ended task never waited for again
             me.task = task = None  # an idle worker keeps no task alive...
             me.gr_context = None  # ...nor its contextvars
             self._tasks_alive -= 1

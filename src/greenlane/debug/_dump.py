@@ -124,7 +124,9 @@ def green_threads(hub: Hub) -> list[greenlet]:
     """The live greenlets of ``hub``'s thread: its main one first, then every started green thread."""
     found: list[greenlet] = [hub._root]
     for obj in gc.get_objects():
-        if not isinstance(obj, greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
+        # type(), not isinstance(): a weakref.proxy whose referent died (some libraries
+        # leave them in gc's list) raises ReferenceError on __class__.
+        if not issubclass(type(obj), greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
             continue
         if isinstance(obj, _Worker):
             if obj.task is None or obj.rec.hub is not hub:  # idle, or another hub's

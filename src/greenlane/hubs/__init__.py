@@ -14,7 +14,7 @@ import select
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, get_hub, reset_thread_hub
+from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, check_timeout, get_hub, reset_thread_hub
 from .._core import set_preferred_poller as _set_preferred_poller
 from .._core._hub import check_hub_idle
 from ..timeout import Timeout
@@ -127,6 +127,8 @@ def trampoline(
     events = (READ if read else 0) | (WRITE if write else 0)
     if not events:
         raise ValueError("trampoline() needs read=True or write=True")
+    if timeout is not None:
+        timeout = check_timeout(timeout, "trampoline() timeout")
     fileno = _fileno(fd)
     if not get_hub().wait_fd(fileno, events, timeout, f"fd {fileno}"):
         if isinstance(timeout_exc, type) and issubclass(timeout_exc, Timeout):
