@@ -319,5 +319,4 @@ def test_eventlet_names() -> None:
         assert d.recv(1) == b""
     closed = gsocket.socket()
     closed.close()
-    with pytest.raises(OSError):
-        greenio.shutdown_safe(closed)  # other errors are not swallowed
+    assert greenio.shutdown_safe(closed) is None  # EBADF is ignored too, as eventlet's

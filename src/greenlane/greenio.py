@@ -16,7 +16,7 @@ from typing import IO, Any, Final
 from ._core import READ, WRITE, IOClosed, get_hub
 from .green.socket import socket as GreenSocket
 
-__all__ = ["GreenPipe", "GreenSocket", "IOClosed", "shutdown_safe"]
+__all__ = ["GreenPipe", "GreenSocket", "IOClosed", "set_nonblocking", "shutdown_safe"]
 
 # Captured before patching can swap in the green os functions (which would wait themselves).
 _os_readv: Final = os.readv
@@ -63,6 +63,20 @@ class GreenFileIO(io.RawIOBase):
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         """Move the file position (``tell()`` is ``seek(0, SEEK_CUR)``); the new position."""
         return os.lseek(self.fileno(), offset, whence)
+
+    def truncate(self, size: int | None = None) -> int:
+        """Cut (or extend) a regular file to ``size`` bytes (default: the current position).
+
+        As eventlet's ``GreenPipe`` (unlike ``io.FileIO``), the position moves to ``size``.
+        """
+        fd = self.fileno()
+        if not self._writable:
+            raise io.UnsupportedOperation("truncate: the file is not open for writing")
+        if size is None:
+            size = os.lseek(fd, 0, os.SEEK_CUR)
+        os.ftruncate(fd, size)
+        os.lseek(fd, size, os.SEEK_SET)
+        return size
 
     def isatty(self) -> bool:
         """True for a terminal."""
@@ -155,11 +169,24 @@ def _seekable(fd: int) -> bool:
     return True
 
 
+# shutdown_safe's errors of a socket that is not connected, already closed, or not a socket.
+_SHUTDOWN_HARMLESS: Final = frozenset({errno.ENOTCONN, errno.EBADF, errno.ENOTSOCK})
+
+
 def shutdown_safe(sock: Any) -> Any:
-    """``sock.shutdown(SHUT_RDWR)``, ignoring the error of a socket that is not connected."""
+    """``sock.shutdown(SHUT_RDWR)``, ignoring the error of a socket not connected or already closed."""
     try:
         return sock.shutdown(2)
     except OSError as exc:
-        if exc.errno != errno.ENOTCONN:
+        if exc.errno not in _SHUTDOWN_HARMLESS:
             raise
         return None
+
+
+def set_nonblocking(fd: Any) -> None:
+    """eventlet's helper: put ``fd`` (an int or an object with ``fileno()``) in non-blocking mode."""
+    if hasattr(fd, "setblocking"):
+        fd.setblocking(False)
+        return
+    number = fd if isinstance(fd, int) else fd.fileno()
+    os.set_blocking(number, False)

@@ -432,6 +432,10 @@ class GreenThread(Task, Generic[T]):
         """True once the thread has ended (eventlet's name for ``done()``)."""
         return self._state == _DONE
 
+    def __bool__(self) -> bool:
+        """False once the thread has ended, as eventlet's (a greenlet's truth); True before."""
+        return self._state != _DONE
+
     # -- concurrent.futures.Future's face ---------------------------------
 
     def result(self, timeout: float | None = None) -> T:

@@ -56,6 +56,14 @@ def _fileno(obj: Any) -> int:
     return fd
 
 
+def get_fileno(obj: Any) -> int:
+    """eventlet's helper: ``obj`` if an int, else ``obj.fileno()``; TypeError (eventlet's words) otherwise."""
+    fd = obj if isinstance(obj, int) else getattr(obj, "fileno", lambda: obj)()
+    if not isinstance(fd, int):
+        raise TypeError(f"Expected int or long, got {type(fd)}")
+    return fd
+
+
 def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else float(check_timeout(timeout, "select() timeout", negative=False))
 

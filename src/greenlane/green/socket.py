@@ -128,6 +128,11 @@ class socket(_std.socket):
         super().__init__(family, type, proto, fileno)
         _c_settimeout(self, 0.0)
 
+    @property
+    def fd(self) -> socket:
+        """eventlet's ``GreenSocket.fd`` (the socket underneath): a green socket is its own."""
+        return self
+
     # -- timeout: the user's, kept beside the always non-blocking fd ------
 
     def settimeout(self, value: float | None, /) -> None:
@@ -213,6 +218,8 @@ class socket(_std.socket):
 
     def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
         """Receive up to ``bufsize`` bytes; ``b""`` at end of stream."""
+        if not bufsize and self._green_timeout and not flags & _DONTWAIT:
+            self._wait(READ, _READING)  # as the stdlib's: with a timeout, recv(0) waits for data first
         if self._read_waits and not flags & _DONTWAIT:  # the last read waited: this one likely will
             if self._green_timeout is None:  # the common case, without the call to _wait()
                 deadline = None
@@ -243,6 +250,8 @@ class socket(_std.socket):
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> int:
         """Receive into ``buffer``; the number of bytes received."""
+        if self._green_timeout and not nbytes and not flags & _DONTWAIT and not memoryview(buffer).nbytes:
+            self._wait(READ, _READING)  # as the stdlib's: with a timeout, a 0-byte read waits for data first
         if self._read_waits and not flags & _DONTWAIT:
             deadline = self._wait(READ, _READING)
             try:
