@@ -81,9 +81,39 @@ def test_listen_defaults() -> None:
         assert isinstance(listener, gsocket.socket)
         assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
         assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
-        if hasattr(socket, "SO_REUSEPORT"):
-            assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        if hasattr(socket, "SO_REUSEPORT"):  # not on a random port (eventlet's rule)
+            assert not listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        port = listener.getsockname()[1]
     assert convenience.DEFAULT_BACKLOG == 50  # eventlet's
+    if hasattr(socket, "SO_REUSEPORT"):
+        with greenlane.listen(("127.0.0.1", port)) as listener:
+            assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
+def test_listen_reuse_port_on_a_random_port_warns() -> None:
+    with pytest.warns(convenience.ReuseRandomPortWarning):
+        listener = greenlane.listen(("127.0.0.1", 0), reuse_port=True)
+    with listener:
+        assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+
+
+@pytest.mark.skipif(not hasattr(socket, "SO_REUSEPORT"), reason="no SO_REUSEPORT here")
+def test_listen_where_the_kernel_refuses_reuse_port_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = gsocket.socket.setsockopt
+
+    def refuse(self: gsocket.socket, level: int, option: int, value: Any) -> None:
+        if option == socket.SO_REUSEPORT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        real(self, level, option, value)
+
+    monkeypatch.setattr(gsocket.socket, "setsockopt", refuse)
+    with greenlane.listen(("127.0.0.1", 0)) as free:
+        port = free.getsockname()[1]
+    with pytest.warns(convenience.ReusePortUnavailableWarning):
+        listener = greenlane.listen(("127.0.0.1", port))
+    with listener:
+        assert listener.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
 
 
 def test_listen_options_off() -> None:

@@ -16,9 +16,11 @@ from . import config, corolocal, debug, event, greenpool, greenthread, hubs, loc
 from ._core import CrossThreadError, DeadlockError  # noqa: E402
 from .event import Event  # noqa: E402
 from .greenpool import GreenPile, GreenPool  # noqa: E402
-from .greenthread import (  # noqa: E402
+from .greenthread import (  # noqa: E402  # noqa: E402
     GreenletExit,
     GreenThread,
+    call_after_global,
+    exc_after,
     getcurrent,
     kill,
     sleep,
@@ -30,13 +32,13 @@ from .hubs import get_hub, notify_close, trampoline, use_hub  # noqa: E402
 from .patcher import import_patched, is_monkey_patched, monkey_patch  # noqa: E402
 from .queue import Queue  # noqa: E402
 from .semaphore import BoundedSemaphore, CappedSemaphore, Semaphore  # noqa: E402
-from .timeout import Timeout, is_timeout, with_timeout  # noqa: E402
+from .timeout import Timeout, is_timeout, with_timeout, wrap_is_timeout  # noqa: E402
 
 __version__ = "0.1.0"
 
 # Networking names load on first use: ``import greenlane`` need not import ssl.
 if TYPE_CHECKING:
-    from . import convenience, green, greenio
+    from . import convenience, green, greenio, pools, support, tpool
     from .convenience import StopServe, connect, listen, serve, wrap_ssl
 
 _LAZY: dict[str, str] = {
@@ -48,11 +50,17 @@ _LAZY: dict[str, str] = {
     "convenience": "",
     "greenio": "",
     "green": "",
+    "pools": "",
+    "support": "",
+    "tpool": "",
 }
 
 
 def __getattr__(name: str) -> object:
     """Load the networking names (``listen``, ``serve``, ...) on first use."""
+    if name == "TimeoutError":  # eventlet's deprecated name
+        greenthread._deprecated("TimeoutError", "Timeout")
+        return Timeout
     try:
         module = _LAZY[name]
     except KeyError:
@@ -81,12 +89,14 @@ __all__ = [
     "StopServe",
     "Timeout",
     "__version__",
+    "call_after_global",
     "config",
     "connect",
     "convenience",
     "corolocal",
     "debug",
     "event",
+    "exc_after",
     "get_hub",
     "getcurrent",
     "green",
@@ -102,6 +112,7 @@ __all__ = [
     "lock",
     "monkey_patch",
     "notify_close",
+    "pools",
     "queue",
     "semaphore",
     "serve",
@@ -109,9 +120,12 @@ __all__ = [
     "spawn",
     "spawn_after",
     "spawn_n",
+    "support",
     "timeout",
+    "tpool",
     "trampoline",
     "use_hub",
     "with_timeout",
+    "wrap_is_timeout",
     "wrap_ssl",
 ]

@@ -213,9 +213,13 @@ def _check_token(rfile: TextIO, wfile: TextIO, token: str) -> bool:
 
 
 def _banner() -> str:
+    # Three lines laid out as eventlet's (the stdlib console's): clients that
+    # read the banner up to the first prompt expect Python's version on the
+    # first line and "InteractiveConsole" on the third.
     return (
-        f"greenlane backdoor in process {os.getpid()}: Python {sys.version.split()[0]} on {sys.platform}\n"
-        "exit(), quit() or Ctrl-D ends this session; the process keeps running."
+        f"Python {sys.version.split()[0]} on {sys.platform}, greenlane backdoor in process {os.getpid()}\n"
+        'Type "help", "copyright", "credits" or "license" for more information.\n'
+        "(InteractiveConsole: exit(), quit() or Ctrl-D ends this session; the process keeps running.)"
     )
 
 

@@ -9,7 +9,9 @@ handler that wants to survive its own errors catches them.
 
 from __future__ import annotations
 
+import errno
 import logging
+import warnings
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -21,7 +23,15 @@ from .green import ssl as _gssl
 from .greenpool import GreenPool
 from .greenthread import GreenletExit, GreenThread
 
-__all__ = ["StopServe", "connect", "listen", "serve", "wrap_ssl"]
+__all__ = [
+    "ReusePortUnavailableWarning",
+    "ReuseRandomPortWarning",
+    "StopServe",
+    "connect",
+    "listen",
+    "serve",
+    "wrap_ssl",
+]
 
 log = logging.getLogger("greenlane.convenience")
 
@@ -33,6 +43,14 @@ class StopServe(Exception):
     """Raise from a ``serve`` handler to make ``serve`` return."""
 
 
+class ReuseRandomPortWarning(Warning):
+    """``listen`` on port 0 with ``reuse_port=True``: the kernel may give another socket the same port."""
+
+
+class ReusePortUnavailableWarning(Warning):
+    """``SO_REUSEPORT`` is defined but the kernel refused it; the socket listens without it."""
+
+
 def listen(
     addr: Any,
     family: int = _gsocket.AF_INET,
@@ -40,28 +58,55 @@ def listen(
     reuse_addr: bool = True,
     reuse_port: bool | None = None,
 ) -> _gsocket.socket:
-    """A green socket bound to ``addr`` and listening (``SO_REUSEADDR`` on; ``SO_REUSEPORT`` where it exists).
+    """A green socket bound to ``addr`` and listening, with eventlet's socket options.
 
-    ``reuse_port=None`` means on where the platform has it, as in eventlet;
-    ``True`` where it does not raises. Unix sockets take neither option.
+    ``reuse_port=None`` means on where the platform has it, except on port 0:
+    with ``SO_REUSEPORT`` the kernel may hand a random port to two sockets at
+    once, so it is set there only when asked for, with a
+    ``ReuseRandomPortWarning``. ``True`` where the platform has no
+    ``SO_REUSEPORT`` raises ``ValueError``; a kernel that refuses it
+    (``EINVAL``, ``ENOPROTOOPT``) gets a ``ReusePortUnavailableWarning``.
+    Unix sockets take neither option.
     """
     sock = _gsocket.socket(family, _gsocket.SOCK_STREAM)
     try:
         if family != getattr(_gsocket, "AF_UNIX", None):
             if reuse_addr:
                 sock.setsockopt(_gsocket.SOL_SOCKET, _gsocket.SO_REUSEADDR, 1)
-            if reuse_port or reuse_port is None:
-                option = getattr(_gsocket, "SO_REUSEPORT", None)
-                if option is not None:
-                    sock.setsockopt(_gsocket.SOL_SOCKET, option, 1)
-                elif reuse_port:
-                    raise ValueError("reuse_port=True, but this platform has no SO_REUSEPORT")
+            random_port = family in (_gsocket.AF_INET, _gsocket.AF_INET6) and addr[1] == 0
+            if random_port and reuse_port:
+                warnings.warn(
+                    f"listen({addr!r}, reuse_port=True): with SO_REUSEPORT on a random port the kernel may "
+                    "give the same port to another socket",
+                    ReuseRandomPortWarning,
+                    stacklevel=2,
+                )
+            if reuse_port or (reuse_port is None and not random_port):
+                _set_reuse_port(sock, explicit=bool(reuse_port))
         sock.bind(addr)
         sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def _set_reuse_port(sock: _gsocket.socket, explicit: bool) -> None:
+    option = getattr(_gsocket, "SO_REUSEPORT", None)
+    if option is None:
+        if explicit:
+            raise ValueError("reuse_port=True, but this platform has no SO_REUSEPORT")
+        return
+    try:
+        sock.setsockopt(_gsocket.SOL_SOCKET, option, 1)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOPROTOOPT):
+            raise
+        warnings.warn(
+            f"SO_REUSEPORT is defined but the kernel refused it ({exc}); listening without it",
+            ReusePortUnavailableWarning,
+            stacklevel=3,
+        )
 
 
 def connect(addr: Any, family: int = _gsocket.AF_INET, bind: Any = None) -> _gsocket.socket:

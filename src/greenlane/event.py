@@ -73,6 +73,18 @@ class Event(Owned, Generic[T]):
             return notready
         return self.wait()
 
+    def poll_exception(self, notready: Any = None) -> Any:
+        """Raise the sent exception if one was sent; else ``notready`` (a sent result too). eventlet's."""
+        if self._exc is not None:
+            return self.wait()
+        return notready
+
+    def poll_result(self, notready: Any = None) -> Any:
+        """The sent result if a plain result was sent; else ``notready`` (nothing raised). eventlet's."""
+        if self._result is not _NOT_SENT and self._exc is None:
+            return self._result
+        return notready
+
     def wait(self, timeout: float | None = None) -> T:
         """Wait for the value and return it (raising a sent exception); None after ``timeout``.
 

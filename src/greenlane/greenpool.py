@@ -54,20 +54,29 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from greenlet import GreenletExit
 
-from ._core import WaitQueue, current, park
-from .greenthread import GreenThread
+from ._core import WaitQueue, current, get_hub, park
+from .greenthread import GreenThread, _Call
 from .greenthread import spawn as _spawn
-from .greenthread import spawn_n as _spawn_n
 
-__all__ = ["GreenMap", "GreenPile", "GreenPool"]
+__all__ = ["DEBUG", "GreenMap", "GreenPile", "GreenPool", "SelfWaitError"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
 log = logging.getLogger("greenlane.greenpool")
 
+# eventlet's switch: set it False to stop logging the failures of spawn_n
+# functions (a spawned thread's failure stays in its handle either way).
+DEBUG = True
+
+
+class SelfWaitError(RuntimeError, AssertionError):
+    """``waitall()`` from one of the pool's own threads (an ``AssertionError`` too, as eventlet raises)."""
+
 
 def _check_size(size: Any, what: str) -> int:
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)  # eventlet accepts GreenPool(1e3)
     if isinstance(size, bool):
         raise TypeError(f"{what} must be an int, not {size!r}")
     try:
@@ -119,7 +128,8 @@ class GreenPool:
         """A snapshot of the pool's threads (eventlet's name; services kill them all with it).
 
         ``spawn`` threads are ``GreenThread`` s; a ``spawn_n`` call is listed
-        once it has started.
+        (as the handle ``getcurrent()`` returns inside it) from the moment it
+        is spawned, started or not, until it ends: it occupies the pool.
         """
         return set(self._members)
 
@@ -191,27 +201,33 @@ class GreenPool:
         if not self._take_slot():
             _call_logged(fn, args, kwargs, Exception)
             return
+        # A member from now, not from when it starts: coroutines_running and
+        # running() agree, and a leak check sees a thread that has not run yet.
+        task = _Call(self._run_n, (fn, args, kwargs), {})
+        task._on_cancel = self._n_cancelled
         try:
-            _spawn_n(self._run_n, fn, args, kwargs)
+            get_hub().start_task(task)
         except BaseException:
             self._release_slot()
             raise
+        self._members.add(task)
 
     def _run_n(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        me = current()
-        self._members.add(me)
         try:
             _call_logged(fn, args, kwargs, BaseException)
         finally:
-            self._members.discard(me)
+            self._members.discard(current())
             self._release_slot()
+
+    def _n_cancelled(self, task: object) -> None:
+        """A spawn_n thread killed before it started: it leaves the pool without running."""
+        self._members.discard(task)
+        self._release_slot()
 
     def waitall(self) -> None:
         """Wait until no thread of the pool is running (returns at once if none is)."""
         if current() in self._members:
-            raise RuntimeError(
-                f"waitall() called from a thread of {self!r} would wait for itself forever"
-            )
+            raise SelfWaitError(f"waitall() called from a thread of {self!r} would wait for itself forever")
         if self._active:
             self._idle.park(None, "GreenPool.waitall")
 
@@ -280,6 +296,8 @@ def _call_logged(
     except (GreenletExit, KeyboardInterrupt, SystemExit):
         raise
     except catch as exc:
+        if not DEBUG:
+            return
         tb = exc.__traceback__
         tb = tb.tb_next if tb is not None and tb.tb_next is not None else tb
         log.error("green thread %s (GreenPool.spawn_n) failed", _name(fn), exc_info=(type(exc), exc, tb))
@@ -327,6 +345,8 @@ class _OrderedMap(Iterator[T]):
             self._error = None
             raise error
         raise StopIteration
+
+    next = __next__  # eventlet's name
 
     def __repr__(self) -> str:
         state = "exhausted" if self._input is None else "reading"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import warnings
 from collections.abc import Callable
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FuturesTimeoutError
@@ -53,6 +54,10 @@ from ._native import wait_from_native
 __all__ = [
     "GreenThread",
     "GreenletExit",
+    "call_after",
+    "call_after_global",
+    "call_after_local",
+    "exc_after",
     "getcurrent",
     "kill",
     "sleep",
@@ -121,6 +126,53 @@ def spawn_after_local(
     return gt
 
 
+# -- eventlet's deprecated names, still called by older services ---------------
+
+
+def call_after_global(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Deprecated (as in eventlet): ``spawn_after``; ``cancel()`` on the result stops it."""
+    _deprecated("call_after_global", "spawn_after")
+    return spawn_after(seconds, fn, *args, **kwargs)
+
+
+def call_after_local(
+    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> GreenThread[T]:
+    """Deprecated (as in eventlet): ``spawn_after_local``."""
+    _deprecated("call_after_local", "spawn_after_local")
+    return spawn_after_local(seconds, fn, *args, **kwargs)
+
+
+call_after = call_after_local
+
+
+def exc_after(seconds: float | None, *throw_args: Any) -> Any:
+    """Deprecated (as in eventlet): raise ``throw_args`` in the caller after ``seconds``.
+
+    Returns a ``Timeout`` whose ``cancel()`` stops it; ``seconds=None`` never fires.
+    """
+    _deprecated("exc_after", "Timeout(seconds, exception)")
+    from .timeout import Timeout
+
+    return Timeout(seconds, _exception_from(throw_args))
+
+
+def __getattr__(name: str) -> Any:
+    """eventlet's deprecated ``greenthread.TimeoutError``: ``Timeout``, with a warning."""
+    if name == "TimeoutError":
+        _deprecated("greenthread.TimeoutError", "Timeout")
+        from .timeout import Timeout
+
+        return Timeout
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new} instead", DeprecationWarning, stacklevel=3)
+
+
 def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> None:
     """Run ``fn`` in a new green thread without a result handle; a failure is logged at once."""
     if not callable(fn):
@@ -139,6 +191,8 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     if isinstance(gt, Task):  # a spawn_n thread's handle
         if gt._state == _QUEUED:
             gt._state = _DONE  # never starts
+            if isinstance(gt, _Call) and gt._on_cancel is not None:
+                gt._on_cancel(gt)
             return
         if gt._state == _DONE:
             return
@@ -156,7 +210,7 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
 class _Call(Task):
     """A ``spawn_n`` task: no handle, failures reported immediately."""
 
-    __slots__ = ("_args", "_ctx", "_fn", "_kwargs")
+    __slots__ = ("_args", "_ctx", "_fn", "_kwargs", "_on_cancel")
 
     def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]):
         Task.__init__(self)
@@ -164,6 +218,8 @@ class _Call(Task):
         self._args = args
         self._kwargs = kwargs
         self._ctx = contextvars.copy_context()
+        # Called with the task when kill() cancels it before it starts (GreenPool frees its slot).
+        self._on_cancel: Callable[[_Call], object] | None = None
 
     def _run(self) -> None:
         self._state = _RUNNING

@@ -46,6 +46,7 @@ __all__ = [
     "KEYWORD_MODULES",
     "MonkeyPatchWarning",
     "alias_eventlet",
+    "already_patched",
     "import_patched",
     "inject",
     "is_monkey_patched",
@@ -81,6 +82,8 @@ _ALIASES: Final = {"__builtin__": "builtins"}
 # stdlib module -> {name: the value patching replaced (_MISSING: it had none)}.
 _saved: dict[str, dict[str, Any]] = {}
 _patched_keywords: set[str] = set()
+# eventlet's public view of the same: {keyword: True} for each keyword patched so far.
+already_patched: dict[str, bool] = {}
 _declined: set[str] = set()  # unsupported keywords already warned about
 _MISSING: Any = object()
 _originals: dict[str, ModuleType] = {}
@@ -123,6 +126,7 @@ def monkey_patch(**on: bool | None) -> None:
             for stdlib_name, green_name in KEYWORD_MODULES[key]:
                 _patch_module(stdlib_name, green_name)
             _patched_keywords.add(key)
+            already_patched[key] = True
             if before is not None:
                 _upgrade.after_thread_patch(before, original("_thread"))
 
@@ -303,8 +307,9 @@ def import_patched(module_name: str, *additional_modules: tuple[str, ModuleType]
     """A fresh copy of ``module_name`` whose own imports get green modules (eventlet's ``import_patched``).
 
     Nothing is patched and ``sys.modules`` is untouched; the copy is returned,
-    not registered. ``additional_modules`` (``(name, module)`` pairs) and
-    keyword ones replace further imports.
+    not registered. The module's own submodules that it imports are copied
+    the same way (as eventlet re-imports them). ``additional_modules``
+    (``(name, module)`` pairs) and keyword ones replace further imports.
     """
     replacements: dict[str, ModuleType] = {}
     for std_name, green_name in _GREEN_FOR_IMPORT:
@@ -313,7 +318,7 @@ def import_patched(module_name: str, *additional_modules: tuple[str, ModuleType]
             replacements[std_name] = green
     replacements.update(dict(additional_modules))
     replacements.update(kw_additional_modules)
-    return load_copy(module_name, module_name, replacements)
+    return load_copy(module_name, module_name, replacements, copies={})
 
 
 def inject(module_name: str, new_globals: dict[str, Any] | None, *additional_modules: tuple[str, ModuleType]

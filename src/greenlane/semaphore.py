@@ -25,6 +25,8 @@ __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]
 
 
 def _check_count(value: Any, what: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # eventlet accepts Semaphore(1e2)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {value!r}")
     if value < 0:

@@ -13,13 +13,16 @@ whatever the thread is waiting on when it expires; each ``Timeout`` raises
 
 from __future__ import annotations
 
+import functools
+import inspect
+import math
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
 from ._core import Parked, Task, Timer, check_timeout, current, get_hub
 
-__all__ = ["Timeout", "is_timeout", "with_timeout"]
+__all__ = ["Timeout", "is_timeout", "with_timeout", "wrap_is_timeout"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -145,3 +148,23 @@ def with_timeout(seconds: float | None, fn: Callable[P, T], /, *args: P.args, **
 def is_timeout(obj: object) -> bool:
     """True for a ``Timeout``, ``TimeoutError`` (``socket.timeout``) or anything with ``is_timeout``."""
     return bool(getattr(obj, "is_timeout", False)) or isinstance(obj, TimeoutError)
+
+
+def wrap_is_timeout(base: Callable[P, T]) -> Callable[P, T]:
+    """Mark what ``base`` makes as a timeout for ``is_timeout`` (eventlet's decorator).
+
+    A class gets a read-only ``is_timeout`` property that is True and is
+    returned itself; any other callable is wrapped so that the object it
+    returns gets ``is_timeout = True``.
+    """
+    if inspect.isclass(base):
+        base.is_timeout = property(lambda _self: True)  # type: ignore[attr-defined]
+        return cast("Callable[P, T]", base)
+
+    @functools.wraps(base)
+    def marked(*args: P.args, **kwargs: P.kwargs) -> T:
+        made = base(*args, **kwargs)
+        made.is_timeout = True  # type: ignore[attr-defined]
+        return made
+
+    return marked

@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
@@ -48,7 +50,7 @@ from ._core._hub import _tls
 from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
 from ._core._wakers import quiet_threads
 
-__all__ = ["MAX_THREADS", "Proxy", "execute", "killall", "set_num_threads"]
+__all__ = ["MAX_THREADS", "Proxy", "execute", "killall", "set_num_threads", "setup"]
 
 # The largest pool ``GREENLANE_THREADPOOL_SIZE`` or ``set_num_threads`` may ask for.
 MAX_THREADS: Final = MAX_THREADPOOL_SIZE
@@ -190,6 +192,10 @@ def killall() -> None:
     _pool.stop()
 
 
+def setup() -> None:
+    """eventlet's name: workers start on the first ``execute``, so there is nothing to do ahead."""
+
+
 def set_num_threads(nthreads: int) -> None:
     """Resize the pool to at most ``nthreads`` workers (0: ``execute`` runs calls inline).
 
@@ -224,6 +230,30 @@ atexit.register(_at_exit)
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+class _TpoolModule(ModuleType):
+    """This module, with eventlet's private ``_nthreads`` and ``_threads`` that tests read and set.
+
+    cinder's and nova's test fixtures do ``tpool.killall(); tpool._nthreads = 20``
+    and check ``tpool._threads == []``: here the size is ``set_num_threads``'s
+    and the list has one entry per running worker.
+    """
+
+    @property
+    def _nthreads(self) -> int:
+        return _pool.wanted()
+
+    @_nthreads.setter
+    def _nthreads(self, nthreads: int) -> None:
+        set_num_threads(nthreads)
+
+    @property
+    def _threads(self) -> list[Any]:
+        return list(_pool.workers)
+
+
+sys.modules[__name__].__class__ = _TpoolModule
+
+
 class Proxy:
     """Forward calls on ``obj`` through ``execute`` (eventlet's ``tpool.Proxy``).
 
@@ -256,16 +286,19 @@ class Proxy:
         attr = getattr(self._obj, name)
         if not callable(attr):
             return self._wrap(attr, name)
+        return _Method(self, attr, name)
 
-        def call(*args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
-            return self._wrap(result, name)
-
-        call.__name__ = name
-        return call
-
+    # Setting and deleting go to the wrapped object, symmetrically, so that
+    # mock.patch.object(proxy, "name", ...) patches it and puts back exactly
+    # what was there: a method read through the proxy and set back is stored
+    # as the wrapped object's own callable, never as the proxy's wrapper.
     def __setattr__(self, name: str, value: Any) -> None:
+        if type(value) is _Method:
+            value = value.__wrapped__
         setattr(self._obj, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._obj, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._wrap(execute(self._obj, *args, **kwargs), "__call__")
@@ -308,3 +341,22 @@ class Proxy:
 
     def __str__(self) -> str:
         return execute(str, self._obj)
+
+
+class _Method:
+    """A callable attribute read through a ``Proxy``: calling it runs the call in a worker thread."""
+
+    __slots__ = ("__name__", "__wrapped__", "_proxy")
+
+    def __init__(self, proxy: Proxy, attr: Callable[..., Any], name: str) -> None:
+        self._proxy = proxy
+        self.__wrapped__ = attr
+        self.__name__ = name
+
+    def __call__(self, *args: Any, nonblocking: bool = False, **kwargs: Any) -> Any:
+        attr = self.__wrapped__
+        result = attr(*args, **kwargs) if nonblocking else execute(attr, *args, **kwargs)
+        return self._proxy._wrap(result, self.__name__)
+
+    def __repr__(self) -> str:
+        return f"<tpool.Proxy method {self.__name__} of {self.__wrapped__!r}>"

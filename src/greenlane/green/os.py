@@ -136,3 +136,101 @@ def waitpid(pid: int, options: int, /) -> tuple[int, int]:
 def wait() -> tuple[int, int]:
     """``os.wait``: wait for any child, parking only the calling green thread."""
     return waitpid(-1, 0)
+
+
+# -- the stdlib's other calls that wait for a child or a command ----------------
+#
+# Not installed by ``monkey_patch`` (``__implements__`` stays eventlet's four
+# names): code that imports this module gets them green; patched code keeps the
+# stdlib's, whose ``popen`` is green anyway once ``subprocess`` is patched.
+
+_std_system: Final = _std.system
+_std_wait3: Final = _std.wait3
+_std_wait4: Final = _std.wait4
+_std_waitid: Final[Any] = getattr(_std, "waitid", None)
+_wrap_close: Final[Any] = getattr(_std, "_wrap_close")  # noqa: B009 - private, untyped
+
+
+def system(command: str | bytes) -> int:
+    """``os.system``, run in a native thread: only the calling green thread waits for the command."""
+    if not _green():
+        return _std_system(command)
+    return _in_native_thread(_std_system, command)
+
+
+def wait3(options: int) -> tuple[int, int, Any]:
+    """``os.wait3``; a wait without ``WNOHANG`` runs in a native thread."""
+    if options & _std.WNOHANG or not _green():
+        return _std_wait3(options)
+    return _in_native_thread(_std_wait3, options)
+
+
+def wait4(pid: int, options: int) -> tuple[int, int, Any]:
+    """``os.wait4``; a wait without ``WNOHANG`` runs in a native thread."""
+    if options & _std.WNOHANG or not _green():
+        return _std_wait4(pid, options)
+    return _in_native_thread(_std_wait4, pid, options)
+
+
+if _std_waitid is not None:
+
+    def waitid(idtype: int, ident: int, options: int, /) -> Any:
+        """``os.waitid``; a wait without ``WNOHANG`` runs in a native thread."""
+        if options & _std.WNOHANG or not _green():
+            return _std_waitid(idtype, ident, options)
+        return _in_native_thread(_std_waitid, idtype, ident, options)
+
+
+def popen(cmd: str, mode: str = "r", buffering: int = -1) -> Any:
+    """``os.popen`` over ``greenlane.green.subprocess``: reading, writing and ``close()`` park."""
+    if not isinstance(cmd, str):
+        raise TypeError(f"invalid cmd type ({type(cmd)}, expected string)")
+    if mode not in ("r", "w"):
+        raise ValueError(f"invalid mode {mode!r}")
+    if buffering == 0 or buffering is None:
+        raise ValueError("popen() does not support unbuffered streams")
+    from . import subprocess  # here: green subprocess imports this module
+
+    if mode == "r":
+        proc = subprocess.Popen(cmd, shell=True, text=True, stdout=subprocess.PIPE, bufsize=buffering)
+        return _wrap_close(proc.stdout, proc)
+    proc = subprocess.Popen(cmd, shell=True, text=True, stdin=subprocess.PIPE, bufsize=buffering)
+    return _wrap_close(proc.stdin, proc)
+
+
+def fdopen(fd: int, mode: str = "r", buffering: int = -1, **kwargs: Any) -> Any:
+    """``os.fdopen``: over a pipe, FIFO, socket or tty a ``GreenPipe`` (reads and writes park), as eventlet's.
+
+    A regular file, which never waits, and any call with ``open``'s other
+    keywords (``encoding``, ``newline``, ...) get the stdlib's file object.
+    """
+    if not isinstance(fd, int):
+        raise TypeError(f"fdopen() needs an fd (an int), not {fd!r}")
+    if kwargs or _stat.S_ISREG(_std.fstat(fd).st_mode):
+        return _std.fdopen(fd, mode, buffering, **kwargs)
+    from ..greenio import GreenPipe  # here: greenio imports the green socket, which imports tpool
+
+    return GreenPipe(fd, mode, buffering)
+
+
+def _spawn_waiting_in_thread(name: str) -> Any:
+    std = getattr(_std, name)
+
+    def spawn(mode: int, file: Any, *args: Any) -> int:
+        if mode == _std.P_WAIT and _green():
+            return _in_native_thread(std, mode, file, *args)  # type: ignore[no-any-return]
+        return std(mode, file, *args)  # type: ignore[no-any-return]
+
+    spawn.__name__ = spawn.__qualname__ = name
+    spawn.__doc__ = f"``os.{name}``; with ``P_WAIT`` the wait runs in a native thread."
+    return spawn
+
+
+spawnl = _spawn_waiting_in_thread("spawnl")
+spawnle = _spawn_waiting_in_thread("spawnle")
+spawnlp = _spawn_waiting_in_thread("spawnlp")
+spawnlpe = _spawn_waiting_in_thread("spawnlpe")
+spawnv = _spawn_waiting_in_thread("spawnv")
+spawnve = _spawn_waiting_in_thread("spawnve")
+spawnvp = _spawn_waiting_in_thread("spawnvp")
+spawnvpe = _spawn_waiting_in_thread("spawnvpe")

@@ -122,6 +122,9 @@ class socket(_std.socket):
         self._hub: Hub | None = None
         self._read_waits = False  # see recv(): park before reading, not after a failed read
         self._green_timeout: float | None = _getdefaulttimeout()
+        if fileno is None and not isinstance(family, int):
+            # eventlet's GreenSocket(existing_socket): take the socket over.
+            family, type, proto, fileno, self._green_timeout = _take_over(family)
         super().__init__(family, type, proto, fileno)
         _c_settimeout(self, 0.0)
 
@@ -443,6 +446,24 @@ SocketType: Final = socket  # eventlet's and gevent's alias; the stdlib's Socket
 
 # Python 3.11+ (all_errors). __builtins__ is a dict in an imported module: ask builtins.
 _ExceptionGroup: Any = getattr(builtins, "ExceptionGroup", None)
+
+
+def _take_over(sock: Any) -> tuple[int, int, int, int, float | None]:
+    """Family, type, proto, fd and timeout of ``sock``, which is detached: its fd is ours now.
+
+    ``sock`` is any socket-like object (a stdlib or green socket, or a wrapper
+    that forwards to one, as gunicorn's listeners do). After this its
+    ``close()`` does nothing, so dropping it cannot close the fd under the
+    green socket.
+    """
+    try:
+        family, type_, proto, timeout = sock.family, sock.type, sock.proto, sock.gettimeout()
+        detach = sock.detach
+    except AttributeError:
+        raise TypeError(
+            f"socket() needs an address family (an int) or a socket to take over, not {sock!r}"
+        ) from None
+    return int(family), int(type_), int(proto), detach(), timeout
 
 
 def _is_numeric(host: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import _ssl
 import ssl as _std
+import warnings
 from typing import Any, Final
 
 from .._core import READ, WRITE
@@ -188,3 +189,105 @@ def create_default_context(
     # Same layout, one more class level: this Python's defaults, green sockets.
     context.__class__ = SSLContext
     return context  # type: ignore[return-value]
+
+
+# -- the stdlib's other ways to a context or a TLS socket, made green ----------
+#
+# Each builds a *stdlib* SSLContext (through the ``SSLContext`` global of the
+# ``ssl`` module) unless ``ssl`` is patched, and a stdlib context wraps a
+# socket into a stdlib SSLSocket whose handshake blocks the OS thread, hub
+# included. http.client, ftplib and urllib.request reach them, so the green
+# copies of those modules would hang without these.
+
+
+def _green_context(context: _std.SSLContext) -> SSLContext:
+    """``context`` answering with green sockets (a stdlib context changes class; a green one stays)."""
+    if type(context) is _std.SSLContext:
+        context.__class__ = SSLContext
+    return context  # type: ignore[return-value]
+
+
+def _create_default_https_context(*args: Any, **kwargs: Any) -> SSLContext:
+    """The context ``http.client`` uses: whatever ``ssl._create_default_https_context`` makes, green.
+
+    Reads the stdlib module's function when called, so a program that
+    replaced it (the well-known ``= ssl._create_unverified_context``) is
+    obeyed here too.
+    """
+    return _green_context(_std._create_default_https_context(*args, **kwargs))
+
+
+def _create_unverified_context(*args: Any, **kwargs: Any) -> SSLContext:
+    """The stdlib's ``_create_unverified_context`` (no certificate checks), green."""
+    return _green_context(_std._create_unverified_context(*args, **kwargs))
+
+
+_create_stdlib_context = _create_unverified_context  # the stdlib's alias (ftplib, poplib, ...)
+
+
+def get_server_certificate(
+    addr: tuple[str, int],
+    ssl_version: int = _std.PROTOCOL_TLS_CLIENT,
+    ca_certs: str | None = None,
+    timeout: Any = _gsocket._GLOBAL_DEFAULT_TIMEOUT,
+) -> str:
+    """The PEM certificate of the server at ``addr``; verified only if ``ca_certs`` is given."""
+    host, _port = addr
+    cert_reqs = _std.CERT_REQUIRED if ca_certs is not None else _std.CERT_NONE
+    context = _create_unverified_context(ssl_version, cert_reqs=cert_reqs, cafile=ca_certs)
+    with (
+        _gsocket.create_connection(addr, timeout=timeout) as sock,
+        context.wrap_socket(sock, server_hostname=host) as tls,
+    ):
+        der = tls.getpeercert(True)
+    assert der is not None
+    return _std.DER_cert_to_PEM_cert(der)
+
+
+if hasattr(_std, "wrap_socket"):  # removed in Python 3.12
+
+    def wrap_socket(  # noqa: PLR0917 - the stdlib's signature
+        sock: Any,
+        keyfile: str | None = None,
+        certfile: str | None = None,
+        server_side: bool = False,
+        cert_reqs: int = _std.CERT_NONE,
+        ssl_version: int = _std.PROTOCOL_TLS,
+        ca_certs: str | None = None,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        ciphers: str | None = None,
+    ) -> SSLSocket:
+        """The stdlib's deprecated ``ssl.wrap_socket`` (Python < 3.12), making a green TLS socket.
+
+        Same arguments and defaults (no certificate checks unless
+        ``cert_reqs`` asks); eventlet greens it too.
+        """
+        warnings.warn(
+            "ssl.wrap_socket() is deprecated, use SSLContext.wrap_socket()", DeprecationWarning, stacklevel=2
+        )
+        if server_side and not certfile:
+            raise ValueError("certfile must be specified for server-side operations")
+        if keyfile and not certfile:
+            raise ValueError("certfile must be specified")
+        with warnings.catch_warnings():  # the default PROTOCOL_TLS warns too: one warning is enough
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context = SSLContext(ssl_version)
+        context.verify_mode = _std.VerifyMode(cert_reqs)
+        if ca_certs:
+            context.load_verify_locations(ca_certs)
+        if certfile:
+            context.load_cert_chain(certfile, keyfile)
+        if ciphers:
+            context.set_ciphers(ciphers)
+        return context.wrap_socket(  # type: ignore[return-value]
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+        )
+
+
+# ssl's own imports from socket, seen as ssl.socket and ssl.create_connection: the green ones here.
+socket: Final = _gsocket.socket
+create_connection: Final = _gsocket.create_connection

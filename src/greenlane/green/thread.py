@@ -59,6 +59,7 @@ __implements__: Final = tuple(
         "allocate_lock",
         "allocate",
         "LockType",
+        "Lock",
         "RLock",
         "get_ident",
         "_local",
@@ -142,6 +143,7 @@ class LockType(_lock.Lock):
 # bind a function as a method; the builtin it replaces never binds either.
 allocate_lock: Final = LockType
 allocate: Final = LockType
+Lock: Final = LockType  # _thread's name from 3.13; eventlet's green thread has it on every version
 _FINALIZING: Final = object()
 _TIMEOUT_MAX: Final = _std.TIMEOUT_MAX
 
