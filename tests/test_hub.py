@@ -40,7 +40,7 @@ def test_trampoline_waits_for_readable_and_writable(poller: str) -> None:
         gt = greenlane.spawn(reader)
         greenlane.sleep(0.01)
         assert got == []
-        assert [rec.fd for rec in get_hub().get_readers()] == [a.fileno()]
+        assert [(rec.fileno, rec.evtype) for rec in get_hub().get_readers()] == [(a.fileno(), "read")]
         b.send(b"hi")
         gt.wait()
         assert got == [b"hi"]

@@ -30,8 +30,10 @@ from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
+from ._compat import EventletHubAPI
 from ._config import read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
+from ._fdqueue import SHARED
 from ._fds import FdWaits
 from ._introspect import HubStatistics, Introspection
 from ._parking import (
@@ -160,7 +162,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(FdWaits, Wakeup, Introspection):
+class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
     # Called with every new hub when set: greenlane.debug sets it so that
@@ -181,6 +183,8 @@ class Hub(FdWaits, Wakeup, Introspection):
         self._poller = _pollers.make_poller(poller or _preferred_poller())
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
+        self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
+        self._close_watchers: dict[int, list[Parked]] = {}
         self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
@@ -389,6 +393,8 @@ class Hub(FdWaits, Wakeup, Introspection):
     def _abort(self, rec: Parked) -> None:
         if rec.queue is not None:
             rec.queue.remove(rec)
+        elif rec.fd >= 0 and rec.events & SHARED:
+            self._leave_lines(rec)  # promotes the next waiter on that fd (_fdqueue)
         elif rec.fd >= 0:
             fd = rec.fd
             if rec.events & _pollers.READ and self._readers.get(fd) is rec:
@@ -475,7 +481,8 @@ class Hub(FdWaits, Wakeup, Introspection):
                 self.throw(self._root, exc, front=True)
             except BaseException as exc:  # the hub's single catch-all: reported, never silenced
                 self._budget = self._spare = 0
-                log.error("greenlane hub: unhandled error in a callback", exc_info=exc)
+                report = log.error if self.debug_exceptions else log.debug  # never silenced
+                report("greenlane hub: unhandled error in a callback", exc_info=exc)
 
     def _idle_timeout(self) -> float | None:
         """How long the hub may sleep when nothing is ready (None: until woken)."""

@@ -297,11 +297,12 @@ def format_listeners(hub: Hub) -> str:
     """The green threads waiting on fds: readers, then writers."""
     now = _stdlib.monotonic()
     out = []
-    for title, table in (("readers", hub._readers), ("writers", hub._writers)):
-        out.append(f"{title} ({len(table)}):\n")
-        for fd, rec in sorted(table.items()):
+    for title, table, bit in (("readers", hub._readers, READ), ("writers", hub._writers, WRITE)):
+        waiters = sorted(hub._waiters(table, bit), key=lambda rec: rec.fd)  # stable: line order kept
+        out.append(f"{title} ({len(waiters)}):\n")
+        for rec in waiters:
             waited = f" for {max(0.0, now - rec.since):.3f} s" if rec.since else ""
-            out.append(f"  fd {fd}: {name_of(rec.glet, hub)}, waiting on {rec.reason}{waited}\n")
+            out.append(f"  fd {rec.fd}: {name_of(rec.glet, hub)}, waiting on {rec.reason}{waited}\n")
     return "".join(out)
 
 

@@ -60,12 +60,17 @@ def _check_timeout(timeout: float | None) -> float | None:
     return None if timeout is None else float(check_timeout(timeout, "select() timeout", negative=False))
 
 
-def _park_on(epoll_fd: int, deadline: float | None) -> bool:
-    """Park until ``epoll_fd`` is readable; False once ``deadline`` (hub clock) has passed."""
+def _park_on(epoll_fd: int, deadline: float | None, fds: Iterable[int] = ()) -> bool:
+    """Park until ``epoll_fd`` is readable; False once ``deadline`` (hub clock) has passed.
+
+    ``IOClosed`` if one of ``fds`` (those in the epoll set) is announced closed meanwhile.
+    """
     hub = get_hub()
     timeout = None if deadline is None else max(deadline - hub.clock(), 0.0)
     if timeout == 0.0:
         return False
+    if fds:
+        return hub.wait_fd_or_close(epoll_fd, READ, timeout, _SELECTING, fds)
     return hub.wait_fd(epoll_fd, READ, timeout, _SELECTING)
 
 
@@ -96,7 +101,8 @@ def select(
                 ep.register(fd, mask)
             except PermissionError:
                 pass  # a regular file: always ready, and select(0) above already said so
-        while _park_on(ep.fileno(), deadline):
+        # Closing one of the fds (notify_close, eventlet's mark_as_reopened) raises IOClosed here.
+        while _park_on(ep.fileno(), deadline, masks):
             ready = _std_select(rlist, wlist, xlist, 0)
             if ready[0] or ready[1] or ready[2]:
                 return ready
