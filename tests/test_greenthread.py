@@ -61,6 +61,25 @@ def test_callable_is_positional_only_so_user_kwargs_pass_through() -> None:
     assert greenlane.spawn_after(0, f, fn=3).wait() == {"fn": 3}
 
 
+def test_the_function_may_be_passed_as_func_keyword_as_in_eventlet() -> None:
+    # oslo.service's WSGI server: eventlet.spawn(func=eventlet.wsgi.server, sock=..., site=...)
+    def f(**kw: Any) -> dict[str, Any]:
+        return kw
+
+    assert greenlane.spawn(func=f, sock=1).wait() == {"sock": 1}
+    assert greenlane.spawn_after(0, func=f, site=2).wait() == {"site": 2}
+    got: list[dict[str, Any]] = []
+    greenlane.spawn_n(func=lambda **kw: got.append(kw), log=3)
+    greenlane.sleep(0)
+    assert got == [{"log": 3}]
+    # With the function positional, ``func=`` is the target's own argument.
+    assert greenlane.spawn(f, func=4).wait() == {"func": 4}
+    with pytest.raises(TypeError, match="spawn\\(\\) needs a callable, not None"):
+        greenlane.spawn(sock=1)
+    with pytest.raises(TypeError, match="'x'"):
+        greenlane.spawn(func="x")
+
+
 def test_wait_reraises_with_traceback() -> None:
     def boom() -> None:
         raise ValueError("bad")
@@ -537,3 +556,17 @@ def test_throw_is_kill_under_greenlets_name() -> None:
     hub.schedule_call_global(0, gt.throw, ValueError("kaboom"))
     greenlane.sleep(0.001)
     assert isinstance(gt.exception(), ValueError)
+
+
+def test_kill_of_something_not_a_green_thread_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"kill\(\) needs a green thread .*not 42"):
+        greenlane.kill(42)  # type: ignore[arg-type]
+
+
+def test_link_refuses_a_non_callable_at_link_time() -> None:
+    gt = greenlane.spawn(int)
+    with pytest.raises(TypeError, match=r"link\(\) needs a callable, not 42"):
+        gt.link(42)  # type: ignore[arg-type]
+    assert gt.wait() == 0
+    with pytest.raises(TypeError, match="not 'x'"):
+        gt.link("x")  # type: ignore[arg-type]  # already dead: refused all the same

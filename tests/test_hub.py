@@ -40,7 +40,7 @@ def test_trampoline_waits_for_readable_and_writable(poller: str) -> None:
         gt = greenlane.spawn(reader)
         greenlane.sleep(0.01)
         assert got == []
-        assert [rec.fd for rec in get_hub().get_readers()] == [a.fileno()]
+        assert [(rec.fileno, rec.evtype) for rec in get_hub().get_readers()] == [(a.fileno(), "read")]
         b.send(b"hi")
         gt.wait()
         assert got == [b"hi"]
@@ -393,6 +393,26 @@ def test_env_var_picks_poller_and_bad_value_is_rejected(monkeypatch: pytest.Monk
     monkeypatch.setenv("GREENLANE_THREADPOOL_SIZE", "-3")
     with pytest.raises(ValueError, match="GREENLANE_THREADPOOL_SIZE='-3'"):
         greenlane.config.read_config()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("GREENLANE_MAX_BLOCKING_TIME", "nan", "GREENLANE_MAX_BLOCKING_TIME='nan' is not a number"),
+        ("GREENLANE_MAX_BLOCKING_TIME", "inf", "GREENLANE_MAX_BLOCKING_TIME='inf' is not a number"),
+        ("GREENLANE_MAX_BLOCKING_TIME", "-1", "GREENLANE_MAX_BLOCKING_TIME='-1' must not be negative"),
+        ("GREENLANE_MAX_BLOCKING_TIME", "soon", "GREENLANE_MAX_BLOCKING_TIME='soon' is not a number"),
+        ("GREENLANE_THREADPOOL_SIZE", "1025", "GREENLANE_THREADPOOL_SIZE='1025' is above the maximum"),
+        ("GREENLANE_THREADPOOL_SIZE", "2.5", "GREENLANE_THREADPOOL_SIZE='2.5' is not an integer"),
+    ],
+)
+def test_bad_numbers_in_the_environment_say_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as info:
+        greenlane.config.read_config()
+    assert str(info.value).startswith(message)
 
 
 def test_equal_deadlines_fire_fifo_even_past_a_raising_callback(

@@ -74,7 +74,7 @@ def test_release_unlocked_lock_raises() -> None:
         (False, 0, "non-blocking"),
         (True, -2, "non-negative"),
         (True, -0.5, "non-negative"),
-        (True, math.nan, "non-negative"),
+        (True, math.nan, "must be a number of seconds, not nan"),
     ],
 )
 def test_acquire_rejects_bad_arguments(

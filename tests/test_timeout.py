@@ -126,7 +126,7 @@ def test_is_timeout() -> None:
 def test_bad_seconds() -> None:
     with pytest.raises(ValueError, match="nan"):
         Timeout(float("nan"))
-    with pytest.raises(ValueError, match="'1'"):
+    with pytest.raises(TypeError, match="Timeout\\(\\) seconds must be a number of seconds, not '1'"):
         Timeout("1")  # type: ignore[arg-type]
     with pytest.raises(Timeout), Timeout(-1):  # negative: already expired
         greenlane.sleep(1)

@@ -90,7 +90,7 @@ def test_inline_from_worker_and_when_size_is_zero() -> None:
 def test_killall_leaves_no_thread_and_execute_restarts() -> None:
     tpool.execute(lambda: None)
     before = threading.active_count()
-    assert len(tpool._pool.workers) == 4
+    assert len(tpool._pool.workers) == 1  # started as calls need them
     tpool.killall()
     assert tpool._pool.workers == []
     deadline = time.monotonic() + 10
@@ -185,12 +185,44 @@ def test_fork_with_a_started_pool() -> None:
 
 
 def test_env_var_sets_the_size() -> None:
+    # Ten calls held in their workers at once: the pool grows to 3 and no further.
     proc = run_script(
-        "import greenlane; from greenlane import tpool; greenlane.sleep(0); tpool.execute(int);"
-        " print(len(tpool._pool.workers))",
+        "import threading, greenlane; from greenlane import tpool\n"
+        "gate = threading.Event()\n"
+        "calls = [greenlane.spawn(tpool.execute, gate.wait, 10) for _ in range(10)]\n"
+        "greenlane.sleep(0)\n"
+        "print(len(tpool._pool.workers))\n"
+        "gate.set()\n"
+        "print(all(c.wait() for c in calls), len(tpool._pool.workers))\n",
         env={"GREENLANE_THREADPOOL_SIZE": "3"},
     )
-    assert proc.stdout.strip() == "3", proc.stderr
+    assert proc.stdout.split() == ["3", "True", "3"], proc.stderr
+
+
+def test_workers_start_as_calls_need_them() -> None:
+    assert tpool._pool.workers == []  # nothing started before the first call
+    for _ in range(5):
+        tpool.execute(int)  # one call at a time: one worker is enough
+    assert len(tpool._pool.workers) == 1
+    gate = threading.Event()
+    held = [greenlane.spawn(tpool.execute, gate.wait, 10) for _ in range(3)]
+    greenlane.sleep(0)  # each call claims a worker before it parks
+    assert len(tpool._pool.workers) == 3  # the first worker was idle again: reused
+    gate.set()
+    assert all(gt.wait() for gt in held)
+    assert len(tpool._pool.workers) == 3
+
+
+def test_the_size_has_an_upper_bound() -> None:
+    with pytest.raises(ValueError, match="at most 1024, not 1025"):
+        tpool.set_num_threads(tpool.MAX_THREADS + 1)
+    tpool.set_num_threads(tpool.MAX_THREADS)  # allowed; nothing starts until calls arrive
+    assert tpool.execute(int) == 0 and len(tpool._pool.workers) == 1
+    proc = run_script(
+        "from greenlane import tpool; import greenlane; greenlane.sleep(0); tpool.execute(int)",
+        env={"GREENLANE_THREADPOOL_SIZE": "100000"},
+    )
+    assert "GREENLANE_THREADPOOL_SIZE='100000' is above the maximum of 1024" in proc.stderr
 
 
 def test_deadlock_still_detected_after_the_pool_started() -> None:

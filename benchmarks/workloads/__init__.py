@@ -20,6 +20,7 @@ from benchmarks.workloads import (
     switch,
     timers,
     tpool,
+    wsgi,
     yield_rr,
 )
 from benchmarks.workloads._base import Check, Metric, Sample, Sizes, Workload
@@ -27,7 +28,19 @@ from benchmarks.workloads._base import Check, Metric, Sample, Sizes, Workload
 # Report order.
 WORKLOADS: Final[dict[str, Workload]] = {
     module.WORKLOAD.name: module.WORKLOAD
-    for module in (switch, spawn_join, yield_rr, timers, pool_map, idle_memory, queue, tpool, echo, http)
+    for module in (
+        switch,
+        spawn_join,
+        yield_rr,
+        timers,
+        pool_map,
+        idle_memory,
+        queue,
+        tpool,
+        echo,
+        http,
+        wsgi,
+    )
 }
 
 __all__ = ["WORKLOADS", "Check", "Metric", "Sample", "Sizes", "Workload"]

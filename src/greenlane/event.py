@@ -10,7 +10,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
-from ._core import TIMED_OUT, Owned, Parked, park
+from ._core import TIMED_OUT, Owned, Parked, check_timeout, park
 from ._core._stdlib import get_ident
 from ._core._waitqueue import wake_all
 from ._native import wait_from_native
@@ -86,7 +86,12 @@ class Event(Owned, Generic[T]):
         return notready
 
     def wait(self, timeout: float | None = None) -> T:
-        """Wait for the value and return it (raising a sent exception); None after ``timeout``."""
+        """Wait for the value and return it (raising a sent exception); None after ``timeout``.
+
+        A ``timeout`` of 0 or less does not wait.
+        """
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout, "Event.wait() timeout")  # not an in-range float
         if self._result is not _NOT_SENT:
             result, exc = self._result, self._exc
         elif self._owner_ident != get_ident() and self._claim("Event.wait") is None:

@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, Protocol,
 
 from greenlet import GreenletExit
 
-from ._core import TIMED_OUT, CrossThreadError, Hub, WaitQueue, current, get_hub, park
+from ._core import TIMED_OUT, CrossThreadError, Hub, WaitQueue, check_timeout, current, get_hub, park
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
 from ._core._wakers import is_main_thread
@@ -136,6 +136,8 @@ class GreenFuture(Future[T]):
         Returns the timeout left for the stdlib's own wait (which then returns
         at once if the future is done); raises ``TimeoutError`` if it passed.
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout, "GreenFuture timeout")
         home = self._home
         if home is None:
             home = getattr(_tls, "hub", None)
@@ -332,6 +334,7 @@ class GreenThreadPoolExecutor(Executor):
         """
         if chunksize < 1:
             raise ValueError(f"chunksize must be >= 1, not {chunksize!r}")
+        timeout = _check_timeout(timeout, "map()")
         clock = get_hub().clock
         deadline = None if timeout is None else clock() + timeout
         fs = [self.submit(fn, *args) for args in zip(*iterables, strict=False)]
@@ -454,9 +457,8 @@ def _raised(future: Any) -> bool:
     return not future.cancelled() and future.exception() is not None
 
 
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not isinstance(timeout, (int, float)):
-        raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+def _check_timeout(timeout: float | None, what: str) -> float | None:
+    return None if timeout is None else check_timeout(timeout, f"{what} timeout")
 
 
 # Two signatures so that a mix (GreenFutures and GreenThreads, whose only common
@@ -482,7 +484,7 @@ def wait(
     """
     if return_when not in _RETURN_WHEN:
         raise ValueError(f"invalid return_when {return_when!r}: use {', '.join(_RETURN_WHEN)}")
-    _check_timeout(timeout)
+    timeout = _check_timeout(timeout, "wait()")
     unique = dict.fromkeys(fs)
     done = {f for f in unique if f.done()}
     not_done = {f for f in unique if f not in done}
@@ -532,8 +534,7 @@ def as_completed(fs: Iterable[Any], timeout: float | None = None) -> Iterator[An
     Raises ``TimeoutError`` if they have not all completed ``timeout`` seconds
     after iteration began. Duplicates are yielded once.
     """
-    _check_timeout(timeout)
-    return _as_completed(fs, timeout)
+    return _as_completed(fs, _check_timeout(timeout, "as_completed()"))
 
 
 def _as_completed(fs: Iterable[F], timeout: float | None) -> Iterator[F]:

@@ -41,6 +41,7 @@ from ._core import (
     Task,
     Timer,
     WaitQueue,
+    check_timeout,
     current,
     current_hub,
     get_hub,
@@ -88,19 +89,15 @@ def sleep(seconds: float = 0) -> None:
     if seconds == 0:
         current_hub().yield_now()
         return
-    try:
-        positive = seconds > 0
-    except TypeError:
-        raise TypeError(f"sleep() needs a number of seconds, not {seconds!r}") from None
-    if not positive:
-        raise ValueError(f"sleep() needs a non-negative number of seconds, not {seconds!r}")
-    park("sleep", seconds)
+    park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
 
 
-def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
-    """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context."""
-    if not callable(fn):
-        raise TypeError(f"spawn() needs a callable, not {fn!r}")
+def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
+    """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context.
+
+    As in eventlet, the function may be passed as ``func=`` instead.
+    """
+    fn = _the_function("spawn", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = current_hub()
     hub.start_task(gt)
@@ -108,13 +105,11 @@ def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThre
 
 
 def spawn_after(
-    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    seconds: float, fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs
 ) -> GreenThread[T]:
     """Like ``spawn``, but start after ``seconds``; ``cancel()`` before then stops it."""
-    if not seconds >= 0:
-        raise ValueError(f"spawn_after() needs a non-negative delay, not {seconds!r}")
-    if not callable(fn):
-        raise TypeError(f"spawn_after() needs a callable, not {fn!r}")
+    seconds = check_timeout(seconds, "spawn_after() seconds", negative=False)
+    fn = _the_function("spawn_after", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = get_hub()
     gt._timer = hub.call_later(seconds, hub.start_task, gt)
@@ -179,11 +174,23 @@ def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new} instead", DeprecationWarning, stacklevel=3)
 
 
-def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> None:
+def spawn_n(fn: Callable[P, object] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> None:
     """Run ``fn`` in a new green thread without a result handle; a failure is logged at once."""
-    if not callable(fn):
-        raise TypeError(f"spawn_n() needs a callable, not {fn!r}")
+    fn = _the_function("spawn_n", fn, kwargs)
     get_hub().start_task(_Call(fn, args, kwargs))
+
+
+def _the_function(caller: str, fn: Callable[..., Any] | None, kwargs: dict[str, Any]) -> Callable[..., Any]:
+    """The function a spawn call names: ``fn``, or (eventlet's parameter name) ``func=`` in ``kwargs``.
+
+    oslo.service's WSGI server calls ``eventlet.spawn(func=wsgi.server, sock=...)``;
+    as in eventlet, a target that itself takes ``func`` gets it only with ``fn`` positional.
+    """
+    if fn is None and "func" in kwargs:
+        fn = kwargs.pop("func")
+    if not callable(fn):
+        raise TypeError(f"{caller}() needs a callable, not {fn!r}")
+    return fn
 
 
 def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
@@ -191,6 +198,8 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
     if isinstance(gt, GreenThread):
         gt.kill(*throw_args)
         return
+    if not isinstance(gt, (Task, greenlet)):
+        raise TypeError(f"kill() needs a green thread (GreenThread, spawn_n handle, greenlet), not {gt!r}")
     exc = _exception_from(throw_args)
     if isinstance(gt, Task):  # a spawn_n thread's handle
         if gt._state == _QUEUED:
@@ -360,6 +369,8 @@ class GreenThread(Task, Generic[T]):
 
     def link(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``fn(self, *args, **kwargs)`` when the thread ends (now, if it has)."""
+        if not callable(fn):
+            raise TypeError(f"link() needs a callable, not {fn!r}")
         if self._state == _DONE:
             self._call_link(fn, args, kwargs)
             return
@@ -440,6 +451,8 @@ class GreenThread(Task, Generic[T]):
         return self._exc
 
     def _wait_for_future(self, timeout: float | None) -> None:
+        if timeout is not None:
+            timeout = check_timeout(timeout)
         if self._state != _DONE and not self._wait_done(timeout):
             raise FuturesTimeoutError(f"{self!r} did not finish within {timeout} seconds")
 

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._core import TIMED_OUT, Owned, WaitQueue, current, current_hub, park
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current, current_hub, park
 from ._core._stdlib import get_ident
 from ._native import acquire_from_native, wait_from_native
 
@@ -63,10 +63,11 @@ def _wait_time(blocking: bool, timeout: float | None) -> float | None:
     """
     if timeout is None or timeout == -1:
         return None
+    timeout = check_timeout(timeout, "acquire() timeout")
+    if timeout < 0:
+        raise ValueError(f"acquire() timeout must be non-negative (or -1 or None: forever), not {timeout!r}")
     if not blocking:
         raise ValueError("can't specify a timeout for a non-blocking call")
-    if not timeout >= 0:  # also refuses NaN
-        raise ValueError(f"timeout value must be a non-negative number (or -1), not {timeout!r}")
     return timeout
 
 
@@ -295,6 +296,8 @@ class Condition(Owned):
         A ``timeout`` of 0 or less does not wait (the lock is still released
         and re-acquired, as in ``threading``).
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Condition.wait() timeout")
         if not self._is_owned():
             raise RuntimeError("cannot wait on un-acquired lock")
         if self._owner_ident != get_ident() and self._claim("Condition.wait") is None:
@@ -325,6 +328,8 @@ class Condition(Owned):
         With a ``timeout``, gives up after that many seconds in all and
         returns the predicate's (false) value then.
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Condition.wait_for() timeout")
         endtime: float | None = None
         waittime = timeout
         result = predicate()

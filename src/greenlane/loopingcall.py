@@ -38,11 +38,11 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import numbers
 import random
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, ParamSpec, TypeVar, cast
 
+from ._core import check_timeout
 from .event import Event
 from .greenthread import GreenThread, spawn
 from .hubs import get_hub
@@ -95,13 +95,9 @@ def _callable_name(f: object) -> str:
 
 def _seconds(value: object, what: str, owner: LoopingCallBase) -> float:
     """``value`` as seconds, or a TypeError/ValueError naming it (raised inside the loop)."""
-    if isinstance(value, numbers.Real) and not math.isnan(value):
+    if value.__class__ is int or (value.__class__ is float and not math.isnan(value)):
         return float(value)
-    error = TypeError if not isinstance(value, numbers.Real) else ValueError
-    raise error(
-        f"{type(owner).__name__} of {_callable_name(owner.f)}: {what} must be a number of seconds, "
-        f"not {value!r}"
-    )
+    return float(check_timeout(value, f"{type(owner).__name__} of {_callable_name(owner.f)}: {what}"))
 
 
 class _StopWatch:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar, overload
 
+from ._core import check_timeout
 from .greenthread import sleep
 from .hubs import get_hub
 
@@ -124,6 +125,8 @@ def periodic_task(f: Any = None, /, **options: Any) -> Any:
     for arg in options:
         if arg not in _OPTIONS:
             raise InvalidPeriodicTaskArg(arg)
+    if "spacing" in options:
+        check_timeout(options["spacing"], "periodic_task spacing")  # negative: never run
 
     def decorator(func: F) -> F:
         task: Any = func

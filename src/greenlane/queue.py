@@ -72,7 +72,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._core import TIMED_OUT, Owned, WaitQueue, current_hub, park
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current_hub, park
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
 from ._native import wait_from_native
@@ -91,11 +91,6 @@ def _check_maxsize(size: Any) -> int | None:
     if size < 0:
         raise ValueError(f"queue maxsize must be >= 0 or None, not {size!r} (None is unbounded, 0 a channel)")
     return size
-
-
-def _check_timeout(timeout: float) -> None:
-    if not timeout >= 0:  # NaN too
-        raise ValueError(f"timeout must be None or a non-negative number, not {timeout!r}")
 
 
 class LightQueue(Owned, Generic[T]):
@@ -189,8 +184,8 @@ class LightQueue(Owned, Generic[T]):
         waiting getter), or if ``timeout`` seconds pass first; ``timeout`` is
         ignored when ``block`` is False, as in the stdlib.
         """
-        if timeout is not None and block:
-            _check_timeout(timeout)
+        if timeout is not None and block and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout, "Queue.put() timeout", negative=False)
         if self._owner_ident != get_ident() and self._put_elsewhere(item, block, timeout):
             return
         # Invariant: getters wait only while nothing is stored.
@@ -275,8 +270,8 @@ class LightQueue(Owned, Generic[T]):
         waiting putter on a channel), or if ``timeout`` seconds pass first;
         ``timeout`` is ignored when ``block`` is False, as in the stdlib.
         """
-        if timeout is not None and block:
-            _check_timeout(timeout)
+        if timeout is not None and block and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout, "Queue.get() timeout", negative=False)
         if self._owner_ident != get_ident():
             done = self._get_elsewhere(block, timeout)
             if done:
@@ -406,7 +401,7 @@ class Queue(LightQueue[T]):
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every accepted item was marked done; False if ``timeout`` passed first."""
         if timeout is not None:
-            _check_timeout(timeout)
+            timeout = check_timeout(timeout, "Queue.join() timeout", negative=False)
         if self._tasks == 0:  # (from any thread: it was zero at this moment)
             return True
         if self._owner_ident != get_ident() and self._claim("Queue.join") is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from ._core import TIMED_OUT, Owned, WaitQueue, park
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, park
 from ._core._stdlib import get_ident
 from ._native import acquire_from_native
 
@@ -38,10 +38,11 @@ def _check_wait(blocking: bool, timeout: float | None) -> float | None:
     """The park timeout: None and -1 (threading's and eventlet's "forever") wait forever."""
     if timeout is None or timeout == -1:
         return None
+    timeout = check_timeout(timeout, "acquire() timeout")
+    if timeout < 0:
+        raise ValueError(f"acquire() timeout must be non-negative (or -1 or None: forever), not {timeout!r}")
     if not blocking:
         raise ValueError("can't specify a timeout for a non-blocking acquire")
-    if not timeout >= 0:
-        raise ValueError(f"timeout must be None, -1 or >= 0, not {timeout!r}")
     return timeout
 
 
@@ -162,6 +163,7 @@ class CappedSemaphore:
     def _give_then_take(give: Semaphore, take: Semaphore, blocking: bool, timeout: float | None) -> bool:
         if not blocking and take.locked():
             return False
+        _check_wait(blocking, timeout)  # now: a refusal after the release below would owe a unit
         give.release()
         try:
             got = take.acquire(blocking, timeout)

@@ -24,6 +24,7 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 from greenlet import GreenletExit
 
+from ._core import check_timeout
 from .greenpool import GreenPool
 from .greenthread import GreenThread, getcurrent, sleep
 from .hubs import get_hub
@@ -288,6 +289,8 @@ class ThreadGroup:
         )
         if timeout is None:
             return
+        timeout = check_timeout(timeout, "ThreadGroup.cancel() timeout")
+        wait_time = check_timeout(wait_time, "ThreadGroup.cancel() wait_time", negative=False)
         hub = get_hub()
         deadline = hub.clock() + timeout
         while self._any_threads_alive():

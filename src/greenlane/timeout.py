@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._core import Task, Timer, current, get_hub
+from ._core import Parked, Task, Timer, check_timeout, current, get_hub
 
 __all__ = ["Timeout", "is_timeout", "with_timeout", "wrap_is_timeout"]
 
@@ -45,8 +44,10 @@ class Timeout(BaseException):
         self.seconds = seconds
         self.exception = exception
         self.timer: Timer | None = None
-        if seconds is not None and (not isinstance(seconds, (int, float)) or math.isnan(seconds)):
-            raise ValueError(f"Timeout needs a number of seconds or None, not {seconds!r}")
+        # Where our exception waits for the thread's next wait (see _expire), and which it is.
+        self._deferred: tuple[Parked, BaseException] | None = None
+        if seconds is not None:
+            check_timeout(seconds, "Timeout() seconds")
         self.start()
 
     def start(self) -> Timeout:
@@ -74,7 +75,10 @@ class Timeout(BaseException):
             exc = exc()
         elif not isinstance(exc, BaseException):
             exc = self  # None, False (swallowed by the with block), or anything else: eventlet's rule
-        get_hub().throw(glet, exc)
+        # Soft: a wait that already succeeded (an item handed over, a put accepted)
+        # keeps its result, and ``exc`` is raised at the thread's next wait instead.
+        if not get_hub().throw(glet, exc, soft=True):
+            self._deferred = (glet.rec, exc)  # type: ignore[attr-defined]
 
     @property
     def pending(self) -> bool:
@@ -86,6 +90,11 @@ class Timeout(BaseException):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self._deferred is not None:
+            rec, exc = self._deferred
+            self._deferred = None
+            if rec.deferred is exc:  # not raised yet: withdrawn with the countdown
+                rec.deferred = None
 
     def __enter__(self) -> Timeout:
         if not self.pending and self.seconds is not None and self.timer is None:

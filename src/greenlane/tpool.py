@@ -14,8 +14,11 @@ its poll): no loopback socket per pool as eventlet has. If the caller was
 killed or timed out meanwhile, it already left the job's wait queue, so the
 late outcome finds nobody and is dropped; the pool is unaffected.
 
-The pool starts lazily with ``GREENLANE_THREADPOOL_SIZE`` threads (default
-20), uses only the original ``_thread`` primitives (never patched ones),
+The pool grows lazily, one worker at a time, up to ``GREENLANE_THREADPOOL_SIZE``
+threads (default 20, at most ``MAX_THREADS``): a call that finds no idle
+worker starts one while the pool is below its size, so a program that makes
+one call at a time runs one thread, not twenty. The pool uses only the
+original ``_thread`` primitives (never patched ones),
 stops at interpreter exit (``killall``) and starts again on the next
 ``execute``, as eventlet's does (forked children rely on that). After a
 fork the child starts a fresh pool, and green threads that were waiting on
@@ -42,11 +45,15 @@ from types import ModuleType
 from typing import Any, Final, ParamSpec, TypeVar
 
 from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
+from ._core._config import MAX_THREADPOOL_SIZE
 from ._core._hub import _tls
 from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
 from ._core._wakers import quiet_threads
 
-__all__ = ["Proxy", "execute", "killall", "set_num_threads", "setup"]
+__all__ = ["MAX_THREADS", "Proxy", "execute", "killall", "set_num_threads", "setup"]
+
+# The largest pool ``GREENLANE_THREADPOOL_SIZE`` or ``set_num_threads`` may ask for.
+MAX_THREADS: Final = MAX_THREADPOOL_SIZE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -82,6 +89,10 @@ class _Pool:
         self.size: int | None = None  # None: read GREENLANE_THREADPOOL_SIZE when first needed
         self.jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self.workers: list[Any] = []  # one "exited" lock per running worker
+        # Workers that finished a job and will take the next one, not yet claimed
+        # by a caller (ThreadPoolExecutor's rule; guarded by ``lock``).
+        self.idle = 0
+        self.generation = 0  # bumped by stop(): a worker of an older one is not counted idle
         self.inflight: set[_Job] = set()
         self.lock = allocate_lock()
         self.shutting_down = False
@@ -91,19 +102,23 @@ class _Pool:
             self.size = read_config().threadpool_size
         return self.size
 
-    def ensure_started(self) -> None:
-        if len(self.workers) >= self.wanted():
-            return
+    def claim_worker(self) -> None:
+        """Before queueing a job: claim an idle worker, or start one if below the size."""
         with self.lock:
-            while len(self.workers) < self.wanted():
+            if self.idle > 0:
+                self.idle -= 1
+            elif len(self.workers) < self.wanted():
                 exited = allocate_lock()
                 exited.acquire()
-                start_new_thread(_worker, (self, exited))
+                start_new_thread(_worker, (self, exited, self.generation))
                 self.workers.append(exited)
+            # else: every worker is busy and the pool is full; the job waits its turn.
 
     def stop(self) -> None:
         with self.lock:
             workers, self.workers = self.workers, []
+            self.idle = 0
+            self.generation += 1
             for _ in workers:
                 self.jobs.put(_STOP)
         for exited in workers:
@@ -114,7 +129,7 @@ _pool = _Pool()
 _quiet_lock = allocate_lock()
 
 
-def _worker(pool: _Pool, exited: Any) -> None:
+def _worker(pool: _Pool, exited: Any, generation: int) -> None:
     _tls.tpool_worker = True
     with _quiet_lock:  # wakes hubs only through held jobs: not a deadlock-rule waker
         quiet_threads[0] += 1
@@ -127,6 +142,11 @@ def _worker(pool: _Pool, exited: Any) -> None:
                 outcome = (True, job.fn(*job.args, **job.kwargs))
             except BaseException as exc:  # handed to the caller with its traceback
                 outcome = (False, exc)
+            # Idle from now on, counted before the caller can resume: its next call
+            # then finds this worker instead of starting another.
+            with pool.lock:
+                if pool.generation == generation:  # else stopped: a _STOP is queued for us
+                    pool.idle += 1
             job.hub.call_soon_threadsafe(_finish, pool, job, *outcome)
             del job, outcome
     finally:
@@ -153,7 +173,7 @@ def execute(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return fn(*args, **kwargs)
     if _pool.shutting_down:
         raise RuntimeError("tpool.execute() during interpreter shutdown")
-    _pool.ensure_started()
+    _pool.claim_worker()
     hub = current_hub()
     job = _Job(fn, args, kwargs, hub)
     hub.hold_external()
@@ -177,9 +197,15 @@ def setup() -> None:
 
 
 def set_num_threads(nthreads: int) -> None:
-    """Resize the pool to ``nthreads`` workers (0: ``execute`` runs calls inline)."""
+    """Resize the pool to at most ``nthreads`` workers (0: ``execute`` runs calls inline).
+
+    The running workers stop (after their current job); new ones start as calls
+    arrive. ``nthreads`` above ``MAX_THREADS`` is refused.
+    """
     if isinstance(nthreads, bool) or not isinstance(nthreads, int) or nthreads < 0:
         raise ValueError(f"tpool size must be an int >= 0, not {nthreads!r}")
+    if nthreads > MAX_THREADS:
+        raise ValueError(f"tpool size must be at most {MAX_THREADS}, not {nthreads!r}")
     _pool.stop()
     _pool.size = nthreads
 

@@ -7,12 +7,13 @@ naming the variable and the value.
 | variable | meaning | default |
 | --- | --- | --- |
 | ``GREENLANE_HUB`` | poller backend: ``epoll``, ``poll`` or ``select`` | best available |
-| ``GREENLANE_THREADPOOL_SIZE`` | native worker threads for ``tpool`` | 20 |
+| ``GREENLANE_THREADPOOL_SIZE`` | most ``tpool`` worker threads, 0 to 1024 (started as needed) | 20 |
 | ``GREENLANE_MAX_BLOCKING_TIME`` | seconds before the blocking detector reports (0: off) | 0 |
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Final
@@ -20,6 +21,10 @@ from typing import Final
 __all__ = ["Config", "read_config"]
 
 _HUBS: Final = ("epoll", "poll", "select")
+
+# Each worker is a native thread with its own stack; past this many, more threads
+# only add contention (a pool that size is a design problem, not a setting).
+MAX_THREADPOOL_SIZE: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,17 +45,21 @@ def _read_hub() -> str | None:
     return value
 
 
-def _read_number(name: str, default: float, *, integer: bool) -> float:
+def _read_number(name: str, default: float, *, integer: bool, maximum: int | None = None) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
+    kind = "an integer" if integer else "a number"
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        kind = "an integer" if integer else "a number"
         raise ValueError(f"{name}={raw!r} is not {kind}") from None
-    if not value >= 0:  # also rejects NaN
+    if not math.isfinite(value):
+        raise ValueError(f"{name}={raw!r} is not {kind} (NaN and infinity are refused)")
+    if value < 0:
         raise ValueError(f"{name}={raw!r} must not be negative")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}={raw!r} is above the maximum of {maximum}")
     return value
 
 
@@ -58,6 +67,8 @@ def read_config() -> Config:
     """Read and validate every ``GREENLANE_*`` variable now."""
     return Config(
         hub=_read_hub(),
-        threadpool_size=int(_read_number("GREENLANE_THREADPOOL_SIZE", 20, integer=True)),
+        threadpool_size=int(
+            _read_number("GREENLANE_THREADPOOL_SIZE", 20, integer=True, maximum=MAX_THREADPOOL_SIZE)
+        ),
         max_blocking_time=_read_number("GREENLANE_MAX_BLOCKING_TIME", 0.0, integer=False),
     )

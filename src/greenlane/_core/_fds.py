@@ -7,7 +7,8 @@ unregister around themselves, so a closed-and-reused fd number can never be
 missed. A report for an fd nobody waits on narrows its registration at once,
 and an fd that epoll keeps reporting but cannot drop (closed while a
 duplicate keeps the file open) makes the hub rebuild its poller rather than
-spin.
+spin. Several waiters on one fd, when allowed, line up behind the fd's one
+waiter (``_fdqueue``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
 from ._errors import IOClosed
-from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of
+from ._fdqueue import SHARED, FdLines
+from ._parking import PARKED, TIMED_OUT, WOKEN, Parked, record_of, take_deferred
+from ._timeouts import check_timeout
 from ._timers import TimerHeap
 
 __all__ = ["FdWaits"]
@@ -31,7 +34,7 @@ _WRITE: Final = _pollers.WRITE
 _NOT_READ: Final = ~_pollers.READ
 
 
-class FdWaits:
+class FdWaits(FdLines):
     """The fd half of the hub (a mixin: ``Hub`` supplies the fields below)."""
 
     _readers: dict[int, Parked]
@@ -49,7 +52,7 @@ class FdWaits:
     _ready: Any
     _expire: Callable[[Parked], None]
     _switch_out: Callable[[Parked], Any]
-    throw: Callable[..., None]
+    throw: Callable[..., bool]
 
     def wait_fd(
         self,
@@ -68,14 +71,17 @@ class FdWaits:
         sockets do), since a registration outliving its fd would miss a reuse
         of the number.
         """
+        if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+            timeout = check_timeout(timeout)  # the net under the callers' checks (see _timeouts)
         glet = _getcurrent()
         rec: Parked | None = getattr(glet, "rec", None)
         if rec is None or rec.hub is not self:
             rec = record_of(glet, self)  # type: ignore[arg-type]
-        if events & _READ and fd in self._readers:
-            raise RuntimeError(f"fd {fd} already has a green thread waiting to read it")
-        if events & _WRITE and fd in self._writers:
-            raise RuntimeError(f"fd {fd} already has a green thread waiting to write it")
+        if rec.deferred is not None:
+            raise take_deferred(rec)
+        shared = (events & _READ and fd in self._readers) or (events & _WRITE and fd in self._writers)
+        if shared:
+            self._refuse_second(fd, events)  # unless several waiters are allowed (_fdqueue)
         have = self._registered.get(fd)
         if (have is None or have & events != events) and not self._watch(fd, events):
             return True  # a regular file: epoll refuses it, and it is always ready
@@ -86,10 +92,13 @@ class FdWaits:
         rec.events = events
         rec.since = self._pass_start  # for greenlane.debug's dump (no clock read per wait)
         rec.state = PARKED
-        if events & _READ:
-            self._readers[fd] = rec
-        if events & _WRITE:
-            self._writers[fd] = rec
+        if shared:
+            self._join_line(rec, fd, events)
+        else:
+            if events & _READ:
+                self._readers[fd] = rec
+            if events & _WRITE:
+                self._writers[fd] = rec
         if timeout is not None:
             rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
         try:
@@ -120,11 +129,9 @@ class FdWaits:
         return True
 
     def notify_close(self, fd: int) -> None:
-        """Announce that ``fd`` is about to be closed: its waiters get ``IOClosed``."""
-        for waiters in (self._readers, self._writers):
-            rec = waiters.get(fd)
-            if rec is not None:
-                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        """Announce that ``fd`` is about to be closed: its waiters (all of them) get ``IOClosed``."""
+        for rec in self._fd_waiters(fd):
+            self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
         if self._registered.pop(fd, None) is not None:
             self._poller.unregister(fd)
 
@@ -141,13 +148,16 @@ class FdWaits:
         # wake the waiters (if any) on the hub's thread, if they still wait on it.
         if self._registered.pop(fd, None) is not None:
             self._poller.unregister(fd)
-        reader, writer = self._readers.get(fd), self._writers.get(fd)
-        if reader is not None or writer is not None:
-            self.call_soon_threadsafe(self._wake_released, fd, reader, writer)
+        waiters = [rec for rec in (self._readers.get(fd), self._writers.get(fd)) if rec is not None]
+        if self._fd_lines:  # tuple() copies a deque without releasing the GIL
+            lines = self._fd_lines
+            waiters += tuple(lines.get((fd, _READ), ())) + tuple(lines.get((fd, _WRITE), ()))
+        if waiters:
+            self.call_soon_threadsafe(self._wake_released, fd, waiters)
 
-    def _wake_released(self, fd: int, reader: Parked | None, writer: Parked | None) -> None:
-        for rec, table in ((reader, self._readers), (writer, self._writers)):
-            if rec is not None and table.get(fd) is rec and rec.state == PARKED:
+    def _wake_released(self, fd: int, waiters: list[Parked]) -> None:
+        for rec in waiters:
+            if rec.fd == fd and rec.state == PARKED:  # still in that same wait
                 self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
 
     def _dispatch_all(self, events: list[tuple[int, int]]) -> None:
@@ -171,12 +181,12 @@ class FdWaits:
     def _dispatch(self, fd: int, ev: int) -> None:
         woke = 0
         if ev & (_pollers.READ | _pollers.ERROR):
-            rec = self._readers.pop(fd, None)
+            rec = self._readers.get(fd)
             if rec is not None:
                 self._wake_fd_waiter(rec)
                 woke |= _pollers.READ
         if ev & (_pollers.WRITE | _pollers.ERROR):
-            rec = self._writers.pop(fd, None)
+            rec = self._writers.get(fd)
             if rec is not None:
                 self._wake_fd_waiter(rec)
                 woke |= _pollers.WRITE
@@ -188,10 +198,16 @@ class FdWaits:
             self._narrow(fd, want)
 
     def _wake_fd_waiter(self, rec: Parked) -> None:
+        """Wake ``rec`` (the head of its fd's tables) and take it out of them."""
         rec.state = WOKEN
-        if rec.events & _pollers.READ and rec.events & _pollers.WRITE:
-            self._readers.pop(rec.fd, None)
-            self._writers.pop(rec.fd, None)
+        events = rec.events
+        if events & SHARED:
+            self._leave_lines(rec)  # the next in line becomes the head
+        else:
+            if events & _READ:
+                del self._readers[rec.fd]
+            if events & _WRITE:
+                del self._writers[rec.fd]
         rec.value = None
         self._ready.append(rec)
 

@@ -30,8 +30,10 @@ from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
+from ._compat import EventletHubAPI
 from ._config import read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
+from ._fdqueue import SHARED
 from ._fds import FdWaits
 from ._introspect import HubStatistics, Introspection
 from ._parking import (
@@ -44,7 +46,9 @@ from ._parking import (
     Parked,
     park,
     record_of,
+    take_deferred,
 )
+from ._timeouts import check_timeout
 from ._timers import Timer, TimerHeap
 from ._wakers import other_threads_alive, python_signal_handlers
 from ._wakeup import Wakeup
@@ -158,7 +162,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(FdWaits, Wakeup, Introspection):
+class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
     """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
 
     # Called with every new hub when set: greenlane.debug sets it so that
@@ -179,6 +183,7 @@ class Hub(FdWaits, Wakeup, Introspection):
         self._poller = _pollers.make_poller(poller or _preferred_poller())
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
+        self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
         self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
@@ -219,6 +224,7 @@ class Hub(FdWaits, Wakeup, Introspection):
     def call_later(self, delay: float, callback: Callable[..., Any], /, *args: Any) -> Timer:
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
         self._check_thread("call_later")
+        delay = check_timeout(delay, "delay")
         return Timer(self._timers, self._timers.add(self.clock() + delay, callback, args))
 
     def schedule_call_global(
@@ -335,8 +341,14 @@ class Hub(FdWaits, Wakeup, Introspection):
         self._ready.append(rec)
         return True
 
-    def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False) -> None:
-        """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it)."""
+    def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False, soft: bool = False) -> bool:
+        """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it).
+
+        ``soft``: if ``glet`` was already woken from its wait (handed a value
+        it has not run with yet), keep that wait's result and raise ``exc`` at
+        the start of its next wait instead (see ``_parking``); returns False
+        then, True otherwise.
+        """
         self._check_thread("throw")
         if not isinstance(exc, BaseException):
             raise TypeError(f"throw() needs an exception instance, not {exc!r}")
@@ -347,13 +359,17 @@ class Hub(FdWaits, Wakeup, Introspection):
             raise CrossThreadError(cross_thread_message("throw"))
         if rec is not None and rec.state != RUNNING:
             if rec.state != PARKED:
+                if soft and rec.state == WOKEN and rec.pending is None:
+                    if rec.deferred is None:
+                        rec.deferred = exc
+                    return False
                 if rec.pending is None:  # already due to resume: raise on resumption
                     rec.pending = exc
-                return
+                return True
             rec.state = ABORTED
             self._abort(rec)
         elif glet.dead:
-            return
+            return True
         else:
             rec = Parked(self, glet)  # a raw greenlet we never parked: a one-off record
         rec.resume = glet.throw
@@ -362,6 +378,7 @@ class Hub(FdWaits, Wakeup, Introspection):
             self._ready.appendleft(rec)
         else:
             self._ready.append(rec)
+        return True
 
     def _expire(self, rec: Parked) -> None:
         rec.timer = None  # fired: nothing to cancel on resumption
@@ -375,6 +392,8 @@ class Hub(FdWaits, Wakeup, Introspection):
     def _abort(self, rec: Parked) -> None:
         if rec.queue is not None:
             rec.queue.remove(rec)
+        elif rec.fd >= 0 and rec.events & SHARED:
+            self._leave_lines(rec)  # promotes the next waiter on that fd (_fdqueue)
         elif rec.fd >= 0:
             fd = rec.fd
             if rec.events & _pollers.READ and self._readers.get(fd) is rec:
@@ -388,6 +407,8 @@ class Hub(FdWaits, Wakeup, Introspection):
         if glet is self.greenlet:
             return
         rec = record_of(glet, self)
+        if rec.deferred is not None:
+            raise take_deferred(rec)
         self._spare = 0  # a yield must reach the hub's poll, never hand off to itself
         rec.reason = "sleep(0)"
         rec.queue = None
@@ -459,7 +480,8 @@ class Hub(FdWaits, Wakeup, Introspection):
                 self.throw(self._root, exc, front=True)
             except BaseException as exc:  # the hub's single catch-all: reported, never silenced
                 self._budget = self._spare = 0
-                log.error("greenlane hub: unhandled error in a callback", exc_info=exc)
+                report = log.error if self.debug_exceptions else log.debug  # never silenced
+                report("greenlane hub: unhandled error in a callback", exc_info=exc)
 
     def _idle_timeout(self) -> float | None:
         """How long the hub may sleep when nothing is ready (None: until woken)."""
@@ -538,6 +560,7 @@ class Hub(FdWaits, Wakeup, Introspection):
             assert task is not None
             task._glet = me
             task._run()
+            me.rec.deferred = None  # a soft throw the ended task never waited for again
             me.task = task = None  # an idle worker keeps no task alive...
             me.gr_context = None  # ...nor its contextvars
             self._tasks_alive -= 1

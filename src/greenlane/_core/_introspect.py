@@ -11,11 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from greenlet import greenlet
+
 from . import _pollers, _stdlib
+from ._compat import EVTYPE_READ, EVTYPE_WRITE
 from ._parking import Parked
 from ._timers import Timer, TimerHeap
 
-__all__ = ["HubStatistics", "Introspection"]
+__all__ = ["FdWaiter", "HubStatistics", "Introspection"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,24 @@ class HubStatistics:
         return (self.switches - earlier.switches) / elapsed if elapsed > 0 else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class FdWaiter:
+    """A snapshot of one green thread waiting on an fd, shaped as eventlet's ``FdListener``.
+
+    ``evtype`` is eventlet's ``"read"`` or ``"write"``; ``greenlet`` is the
+    waiting greenlet (a pooled worker for a spawned green thread: its
+    ``task`` attribute is the ``GreenThread``); ``reason`` what it waits for.
+    """
+
+    evtype: str
+    fileno: int
+    greenlet: greenlet
+    reason: str
+
+    def __repr__(self) -> str:
+        return f"<FdWaiter {self.evtype} fd={self.fileno} reason={self.reason!r}>"
+
+
 class Introspection:
     """The introspection half of the hub (a mixin: ``Hub`` supplies the fields below)."""
 
@@ -65,6 +86,7 @@ class Introspection:
     _timers: TimerHeap
     _readers: dict[int, Parked]
     _writers: dict[int, Parked]
+    _fd_lines: dict[tuple[int, int], Any]
     _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
     _tasks_alive: int
     _switches: int
@@ -85,8 +107,8 @@ class Introspection:
         return HubStatistics(
             ready=len(self._ready) + len(self._calls),
             timers=len(self._timers),
-            readers=len(self._readers),
-            writers=len(self._writers),
+            readers=len(self._waiters(self._readers, _pollers.READ)),
+            writers=len(self._waiters(self._writers, _pollers.WRITE)),
             green_threads=self._tasks_alive,
             switches=self._switches,
             passes=self._passes,
@@ -95,17 +117,34 @@ class Introspection:
             longest_pass=longest,
         )
 
-    def get_readers(self) -> list[Parked]:
-        """The records of green threads waiting to read an fd (eventlet's name)."""
-        return list(self._readers.values())
+    def _waiters(self, table: dict[int, Parked], bit: int) -> list[Parked]:
+        if not self._fd_lines:
+            return list(table.values())
+        out: list[Parked] = []
+        for fd, head in table.items():
+            out.append(head)
+            out.extend(self._fd_lines.get((fd, bit), ()))
+        return out
 
-    def get_writers(self) -> list[Parked]:
-        """The records of green threads waiting to write an fd (eventlet's name)."""
-        return list(self._writers.values())
+    def get_readers(self) -> list[FdWaiter]:
+        """The green threads waiting to read an fd, as eventlet's listener records (its name).
+
+        Each fd's waiters in the order they will be woken (see ``_fdqueue``).
+        """
+        waiters = self._waiters(self._readers, _pollers.READ)
+        return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in waiters]
+
+    def get_writers(self) -> list[FdWaiter]:
+        """The green threads waiting to write an fd, as eventlet's listener records (its name)."""
+        waiters = self._waiters(self._writers, _pollers.WRITE)
+        return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_timers_count(self) -> int:
-        """Pending timers (eventlet's name)."""
-        return len(self._timers)
+        """eventlet's count of timers held: pending ones, plus cancelled ones not yet dropped.
+
+        ``statistics().timers`` counts the pending ones only.
+        """
+        return self._timers._count
 
     def timers(self) -> list[Timer]:
         """The pending timers, earliest first."""

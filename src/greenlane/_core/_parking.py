@@ -18,7 +18,17 @@ park no matter how many things race to wake it (a value handed by
 A thread killed after it was handed a value but before it ran (the last
 row) raises the exception when it resumes, and the value goes to the park's
 ``on_abandon`` so a primitive can pass it to the next waiter: a wake-up is
-never lost. Invariant (kept by ``Hub._abort``): a wait queue, a reader or
+never lost.
+
+A *soft* throw (``Hub.throw(..., soft=True)``, what a ``Timeout`` does) that
+finds the thread WOKEN does not undo the wait that already succeeded: the
+thread resumes with its value, and the exception waits in ``deferred`` to be
+raised at the start of its next wait. So an operation that completed (an item
+handed over, a put accepted, a unit granted) is never reported as timed out,
+and a caller that retries on ``Timeout`` never does the work twice; the
+timeout still interrupts the next wait. ``Timeout.cancel`` withdraws a
+deferred exception that is still its own, and a worker forgets one when its
+task ends. Invariant (kept by ``Hub._abort``): a wait queue, a reader or
 writer table and a live timer only ever hold records that are PARKED.
 """
 
@@ -31,10 +41,12 @@ from typing import TYPE_CHECKING, Any, Final
 from greenlet import getcurrent as _getcurrent
 from greenlet import greenlet
 
+from ._timeouts import check_timeout
+
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["TIMED_OUT", "Parked", "park", "record_of"]
+__all__ = ["TIMED_OUT", "Parked", "park", "record_of", "take_deferred"]
 
 RUNNING: Final = 0
 PARKED: Final = 1
@@ -64,6 +76,7 @@ class Parked:
 
     __slots__ = (
         "args",
+        "deferred",
         "events",
         "fd",
         "glet",
@@ -96,6 +109,7 @@ class Parked:
         self.queue: deque[Parked] | None = None
         self.on_abandon: Callable[[Any], object] | None = None
         self.pending: BaseException | None = None
+        self.deferred: BaseException | None = None  # a soft throw for the next wait
         self.timer: list[Any] | None = None
         self.spare: list[Any] | None = None  # the last timer entry, refilled when free
         self.fd = -1
@@ -116,6 +130,14 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
     return rec
 
 
+def take_deferred(rec: Parked) -> BaseException:
+    """The exception a soft throw left for this wait (raised by the caller, before it parks)."""
+    exc = rec.deferred
+    assert exc is not None
+    rec.deferred = None
+    return exc
+
+
 def park(
     reason: str,
     timeout: float | None = None,
@@ -128,6 +150,10 @@ def park(
     appended to ``queue`` (when given) and removed from it on timeout or
     abort, so a queue holds exactly the records still parked.
     """
+    # The net under every caller's own check (see _timeouts), before any state
+    # changes; a float in range passes without a call (timed waits are hot).
+    if timeout is not None and not (timeout.__class__ is float and timeout >= 0.0):
+        timeout = check_timeout(timeout)
     glet = _getcurrent()
     try:
         rec: Parked = glet.rec  # type: ignore[attr-defined]
@@ -135,6 +161,8 @@ def park(
         from ._hub import get_hub
 
         rec = record_of(glet, get_hub())
+    if rec.deferred is not None:
+        raise take_deferred(rec)
     hub = rec.hub
     rec.reason = reason
     rec.queue = queue

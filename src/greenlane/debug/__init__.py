@@ -11,10 +11,10 @@
   ``install_dump_signal(signal.SIGUSR1)`` prints that to stderr on a signal.
 - ``spawn_stacks(True)`` also records where each green thread was spawned
   (costly: a stack walk per spawn; off by default, and then free).
-- eventlet's toggles: ``hub_timer_stacks`` and ``spew``/``unspew`` work;
-  ``hub_exceptions``, ``tpool_exceptions``, ``hub_listener_stacks`` and
-  ``hub_prevent_multiple_readers(True)`` are accepted and change nothing, since
-  greenlane already behaves the useful way (see each one's docstring).
+- eventlet's toggles: ``hub_timer_stacks``, ``hub_prevent_multiple_readers``,
+  ``hub_exceptions`` and ``spew``/``unspew`` work; ``tpool_exceptions`` and
+  ``hub_listener_stacks`` are accepted and change nothing, since greenlane
+  already behaves the useful way (see each one's docstring).
 
 The toggles are process-wide debug state (docs/design.md); the blocking
 detector watches hubs, one by one.
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any, Final, TextIO
 
-from .._core import Hub, Task, get_hub, read_config
+from .._core import Hub, Task, get_hub, read_config, set_multiple_fd_waiters
 from . import _dump
 from ._blocking import BlockingMonitor, monitor
 from ._spew import Spew
@@ -191,10 +191,15 @@ def hub_listener_stacks(state: bool) -> None:
 
 
 def hub_exceptions(state: bool) -> None:
-    """eventlet's toggle; changes nothing: greenlane's hub always logs (logger
-    ``greenlane.hub``) an exception raised by a callback or timer it runs, and
-    never silences one."""
+    """eventlet's toggle, for the calling thread's hub (``hub.debug_exceptions``).
+
+    The hub logs (logger ``greenlane.hub``) an exception raised by a callback,
+    timer or eventlet listener it runs: at ERROR when on (the default), at
+    DEBUG when off; never silenced. An exception ending a green thread is not
+    the hub's: ``wait()`` raises it (and it is logged if nobody does).
+    """
     _toggles["hub_exceptions"] = bool(state)
+    get_hub().set_timer_exceptions(bool(state))
 
 
 def tpool_exceptions(state: bool) -> None:
@@ -204,10 +209,17 @@ def tpool_exceptions(state: bool) -> None:
 
 
 def hub_prevent_multiple_readers(state: bool = True) -> None:
-    """eventlet's toggle. greenlane always refuses a second reader (or writer) on one fd
-    with ``RuntimeError``; turning that off is not supported (``ValueError``)."""
-    if not state:
-        raise ValueError("greenlane does not allow two green threads to wait on one fd")
+    """eventlet's toggle: refuse (True, the default) or allow several green threads waiting on one fd.
+
+    Refused, a second green thread waiting to read (or write) an fd that
+    already has one gets ``RuntimeError``: two readers of one socket usually
+    mean interleaved requests. Allowed (``False``, as oslo.log's ``PipeMutex``
+    asks), they line up: each readiness report wakes the first in line only,
+    and when it leaves (woken, timed out, killed) the next one takes its place,
+    as in eventlet; closing the fd (``notify_close``) wakes them all with
+    ``IOClosed``. Process-wide, as in eventlet.
+    """
+    set_multiple_fd_waiters(not state)
 
 
 # -- spew ---------------------------------------------------------------------
@@ -226,6 +238,10 @@ def spew(
 
 
 def unspew() -> None:
-    """Stop ``spew``: remove the calling thread's trace function if it is a ``Spew``."""
-    if isinstance(sys.gettrace(), Spew):
+    """Stop ``spew``: remove the calling thread's trace function unless it is another tool's.
+
+    A tracer that is not a ``Spew`` (a coverage tool, a debugger) stays.
+    """
+    current = sys.gettrace()
+    if current is None or isinstance(current, Spew):
         sys.settrace(None)

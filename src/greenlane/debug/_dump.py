@@ -124,7 +124,9 @@ def green_threads(hub: Hub) -> list[greenlet]:
     """The live greenlets of ``hub``'s thread: its main one first, then every started green thread."""
     found: list[greenlet] = [hub._root]
     for obj in gc.get_objects():
-        if not isinstance(obj, greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
+        # type(), not isinstance(): a weakref.proxy whose referent died (some libraries
+        # leave them in gc's list) raises ReferenceError on __class__.
+        if not issubclass(type(obj), greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
             continue
         if isinstance(obj, _Worker):
             if obj.task is None or obj.rec.hub is not hub:  # idle, or another hub's
@@ -295,11 +297,12 @@ def format_listeners(hub: Hub) -> str:
     """The green threads waiting on fds: readers, then writers."""
     now = _stdlib.monotonic()
     out = []
-    for title, table in (("readers", hub._readers), ("writers", hub._writers)):
-        out.append(f"{title} ({len(table)}):\n")
-        for fd, rec in sorted(table.items()):
+    for title, table, bit in (("readers", hub._readers, READ), ("writers", hub._writers, WRITE)):
+        waiters = sorted(hub._waiters(table, bit), key=lambda rec: rec.fd)  # stable: line order kept
+        out.append(f"{title} ({len(waiters)}):\n")
+        for rec in waiters:
             waited = f" for {max(0.0, now - rec.since):.3f} s" if rec.since else ""
-            out.append(f"  fd {fd}: {name_of(rec.glet, hub)}, waiting on {rec.reason}{waited}\n")
+            out.append(f"  fd {rec.fd}: {name_of(rec.glet, hub)}, waiting on {rec.reason}{waited}\n")
     return "".join(out)
 
 

@@ -19,7 +19,9 @@ class Spew:
     """A ``sys.settrace`` function writing ``module:line: source`` for each line run.
 
     ``trace_names`` (names, or one name) limits the output to modules whose
-    name starts with one of them; ``show_values`` also prints the locals named on each line.
+    name starts with one of them; ``show_values`` also prints the variables (local, else
+    global) named on each line. Code without a ``__file__`` (``exec``, ``eval``)
+    is shown as ``[unknown]:line: VM instruction #n``, as eventlet does.
     """
 
     def __init__(
@@ -37,16 +39,20 @@ class Spew:
         name = frame.f_globals.get("__name__", "?")
         if self.trace_names is not None and not str(name).startswith(self.trace_names):
             return self
-        filename = frame.f_code.co_filename
         lineno = frame.f_lineno
-        line = linecache.getline(filename, lineno, frame.f_globals).rstrip() or "<source unavailable>"
         out = self.file or sys.stdout
-        out.write(f"{name}:{lineno}: {line}\n")
+        if "__file__" not in frame.f_globals:  # exec'd or eval'd code: no source to show (eventlet's form)
+            out.write(f"[unknown]:{lineno}: VM instruction #{frame.f_lasti}\n")
+            return self
+        line = linecache.getline(frame.f_code.co_filename, lineno, frame.f_globals).rstrip()
+        out.write(f"{name}:{lineno}: {line or '<source unavailable>'}\n")
         if self.show_values:
-            local_vars = frame.f_locals
+            local_vars, global_vars = frame.f_locals, frame.f_globals
             for word in dict.fromkeys(_IDENTIFIER.findall(line)):
                 if word in local_vars:
                     out.write(f"\t{word}={local_vars[word]!r}\n")
+                elif word in global_vars:
+                    out.write(f"\t{word}={global_vars[word]!r}\n")
         return self
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from collections import deque
 from types import GenericAlias, ModuleType
 from typing import Any, Final, Generic, TypeVar
 
+from .._core import check_timeout
 from ..semaphore import Semaphore
 from . import threading as _green_threading
 from ._copies import load_copy, namespace
@@ -51,8 +52,10 @@ class SimpleQueue(Generic[T]):
         Raises ``queue.Empty`` if none came in time (at once if ``block`` is
         False) and ``ValueError`` for a negative timeout.
         """
-        if block and timeout is not None and timeout < 0:
-            raise ValueError("'timeout' must be a non-negative number")
+        if block and timeout is not None:
+            timeout = check_timeout(timeout, "'timeout'")
+            if timeout < 0:
+                raise ValueError("'timeout' must be a non-negative number")  # the stdlib's words
         got = self._count.acquire(True, timeout) if block else self._count.acquire(False)
         if not got:
             raise Empty

@@ -19,7 +19,7 @@ import select as _std
 from collections.abc import Iterable
 from typing import Any, Final
 
-from .._core import READ, get_hub
+from .._core import READ, check_timeout, get_hub
 from ..tpool import execute as _in_native_thread
 
 __implements__: Final = ("select", "poll", "epoll")
@@ -57,15 +57,7 @@ def _fileno(obj: Any) -> int:
 
 
 def _check_timeout(timeout: float | None) -> float | None:
-    if timeout is None:
-        return None
-    try:
-        timeout = float(timeout)
-    except (TypeError, ValueError):
-        raise TypeError(f"timeout must be a float or None, not {timeout!r}") from None
-    if timeout < 0:
-        raise ValueError(f"timeout must be non-negative, not {timeout!r}")
-    return timeout
+    return None if timeout is None else float(check_timeout(timeout, "select() timeout", negative=False))
 
 
 def _park_on(epoll_fd: int, deadline: float | None) -> bool:
@@ -151,7 +143,7 @@ if _StdEpoll is not None:
 
         def poll(self, timeout: float | None = None, maxevents: int = -1) -> list[tuple[int, int]]:
             """Events ready now, or once some are (within ``timeout`` seconds; -1 or None: no limit)."""
-            if timeout is not None and timeout < 0:
+            if timeout is not None and check_timeout(timeout, "epoll.poll() timeout") < 0:
                 timeout = None
             events: list[tuple[int, int]] = self._epoll.poll(0, maxevents)
             if events or timeout == 0:
@@ -229,7 +221,7 @@ if _StdPoll is not None and _StdEpoll is not None:
 
         def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
             """Ready ``(fd, events)`` pairs; ``timeout`` in milliseconds, None or negative: no limit."""
-            if timeout is not None and timeout < 0:
+            if timeout is not None and check_timeout(timeout, "poll() timeout") < 0:
                 timeout = None
             events: list[tuple[int, int]] = self._poll.poll(0)
             if events or timeout == 0:

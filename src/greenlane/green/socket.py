@@ -43,7 +43,7 @@ from typing import Any, Final
 
 from greenlet import getcurrent as _getcurrent
 
-from .._core import READ, WRITE, current_hub, get_hub
+from .._core import READ, WRITE, check_timeout, current_hub, get_hub
 from .._core._hub import Hub
 from ..tpool import execute as _in_native_thread
 
@@ -133,11 +133,7 @@ class socket(_std.socket):
     def settimeout(self, value: float | None, /) -> None:
         """As the stdlib's: ``None`` blocks (the green thread), ``0`` never blocks, ``t > 0`` times out."""
         if value is not None:
-            if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
-                raise TypeError(f"timeout must be a number or None, not {value!r}")
-            value = float(value)
-            if not value >= 0.0:
-                raise ValueError(f"Timeout value out of range: {value!r}")
+            value = float(check_timeout(value, "socket timeout", negative=False))
         self._green_timeout = value
         if value == 0.0:
             self._read_waits = False  # non-blocking reads must never park

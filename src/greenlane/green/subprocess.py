@@ -25,6 +25,7 @@ import subprocess as _std
 from types import ModuleType
 from typing import IO, Any, Final
 
+from .._core import check_timeout
 from .._core._stdlib import monotonic
 from ..greenio import GreenPipe
 from ..greenthread import GreenThread, spawn
@@ -120,6 +121,12 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
             # Someone else reaped it (a SIGCHLD handler set to SIG_IGN, another waiter): the stdlib's answer.
             return self.pid, 0
 
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to end (parking this green thread); ``TimeoutExpired`` after ``timeout``."""
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Popen.wait() timeout")
+        return super().wait(timeout)
+
     def _wait(self, timeout: float | None) -> int:
         if self.returncode is not None:
             return self.returncode
@@ -150,6 +157,8 @@ class Popen(_std.Popen):  # type: ignore[type-arg]
         Raises ``TimeoutExpired`` after ``timeout`` seconds; calling again
         carries on where it stopped.
         """
+        if timeout is not None:
+            timeout = check_timeout(timeout, "Popen.communicate() timeout")
         started: bool = getattr(self, "_communication_started", False)
         if started and input:
             raise ValueError("Cannot send input after starting communication")

@@ -36,7 +36,7 @@ from typing import Any, Final
 from greenlet import getcurrent as _getcurrent
 
 from .. import lock as _lock
-from .._core import current
+from .._core import check_timeout, current
 from .._core._stdlib import get_ident as _os_get_ident
 from ..corolocal import local
 from ..greenthread import spawn
@@ -112,7 +112,7 @@ class LockType(_lock.Lock):
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock (see ``greenlane.lock.Lock.acquire``)."""
-        if timeout is not None and timeout > _TIMEOUT_MAX:
+        if timeout is not None and check_timeout(timeout, "acquire() timeout") > _TIMEOUT_MAX:
             raise OverflowError("timeout value is too large")
         try:
             return super().acquire(blocking, timeout)
@@ -220,7 +220,7 @@ class _ThreadHandle:
             return
         if self.ident is not None and self.ident == get_ident():
             raise RuntimeError("Cannot join current thread")
-        wait = -1 if timeout is None or timeout < 0 else timeout
+        wait = -1 if timeout is None or check_timeout(timeout, "join() timeout") < 0 else timeout
         if self._ended.acquire(True, wait):
             self._ended.release()
 
@@ -333,6 +333,8 @@ def start_joinable_thread(function: Callable[..., object], handle: Any = None,
         handle = _ThreadHandle()
     elif not isinstance(handle, _ThreadHandle):
         raise TypeError(f"handle must be a green _ThreadHandle, not {handle!r}")
+    elif handle.ident is not None:  # a handle is for one thread, as _thread's is
+        raise RuntimeError(f"thread already started: {handle!r}")
     _start(function, (), {}, handle, daemon)
     return handle
 

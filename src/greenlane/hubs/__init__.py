@@ -1,10 +1,20 @@
-"""eventlet's ``hubs`` module: reach the current hub, choose its poller, wait on a raw fd."""
+"""eventlet's ``hubs`` module: reach the current hub, choose its poller, wait on a raw fd.
+
+``use_hub`` takes what eventlet's takes: a name (``"epolls"``, ``"poll"``,
+``"selects"``, or ``"package.module:Class"``), one of the modules
+``hubs.epolls``/``hubs.poll``/``hubs.selects``, or their ``Hub`` class. All
+choose the poller of greenlane's one hub; a hub class of another library
+cannot run greenlane's green threads, and is refused with ``TypeError``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import select
+from types import ModuleType
 from typing import Any, Final, Protocol
 
-from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, get_hub, reset_thread_hub
+from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, check_timeout, get_hub, reset_thread_hub
 from .._core import set_preferred_poller as _set_preferred_poller
 from .._core._hub import check_hub_idle
 from ..timeout import Timeout
@@ -13,8 +23,10 @@ __all__ = [
     "Hub",
     "HubStatistics",
     "IOClosed",
+    "get_default_hub",
     "get_hub",
     "notify_close",
+    "notify_opened",
     "trampoline",
     "use_hub",
 ]
@@ -34,19 +46,60 @@ class _HasFileno(Protocol):
     def fileno(self) -> int: ...
 
 
-def use_hub(name: str | None = None) -> None:
-    """Make this thread's hub (and its later ones) poll with ``name``: epoll, poll or select.
+def use_hub(mod: str | ModuleType | type | None = None) -> None:
+    """Make this thread's hub (and its later ones) poll with ``mod``: epoll, poll or select.
 
-    eventlet's module names (``"epolls"``, ``"selects"``) are accepted. The
-    current hub is replaced only when idle; ``None`` restores the default.
+    ``mod`` is a name (``"epoll"``/``"epolls"``, ``"poll"``,
+    ``"select"``/``"selects"``, or eventlet's ``"package.module:Class"``), one
+    of the modules ``hubs.epolls``, ``hubs.poll``, ``hubs.selects``, or its
+    ``Hub`` class; ``None`` restores the default (``GREENLANE_HUB`` or the
+    best available). The current hub is replaced only when idle.
     """
-    if name is not None:
-        if not isinstance(name, str) or name.lower() not in _ALIASES:
-            raise ValueError(f"unknown hub {name!r}; use one of epoll, poll, select")
-        name = _ALIASES[name.lower()]
     check_hub_idle()
-    _set_preferred_poller(name)
+    _set_preferred_poller(_poller_of(mod))
     reset_thread_hub()
+
+
+def _poller_of(mod: str | ModuleType | type | None) -> str | None:
+    """The poller name ``use_hub(mod)`` means (None: the default)."""
+    if mod is None:
+        return None
+    if isinstance(mod, str):
+        name = mod.strip()
+        if name.lower() in _ALIASES:
+            return _ALIASES[name.lower()]
+        if name == "asyncio":
+            from .asyncio import UNAVAILABLE
+
+            raise RuntimeError(f"use_hub('asyncio') {UNAVAILABLE}")
+        if "." not in name and ":" not in name:
+            raise ValueError(f"unknown hub {mod!r}; use one of epoll, poll, select")
+        module_name, _, class_name = name.partition(":")
+        module = importlib.import_module(module_name)
+        mod = getattr(module, class_name) if class_name else module
+    if isinstance(mod, ModuleType):
+        available = getattr(mod, "is_available", None)
+        if available is not None and not available():
+            raise RuntimeError(f"the hub {mod.__name__} is not available on this system")
+        try:
+            mod = getattr(mod, "Hub")  # noqa: B009
+        except AttributeError:
+            raise TypeError(f"use_hub() needs a hub module with a Hub class, not {mod!r}") from None
+    if isinstance(mod, type) and issubclass(mod, Hub):
+        fixed: str | None = getattr(mod, "poller_name_fixed", None)
+        return fixed
+    raise TypeError(
+        f"greenlane cannot run its green threads on {mod!r}: use_hub() takes one of greenlane's "
+        f"hubs (epolls, poll, selects: a name, the module or its Hub class)"
+    )
+
+
+def get_default_hub() -> ModuleType:
+    """eventlet's: the hub module greenlane picks by default (``hubs.epolls``, ``poll`` or ``selects``)."""
+    for name, syscall in (("epolls", "epoll"), ("poll", "poll"), ("selects", "select")):
+        if hasattr(select, syscall):
+            return importlib.import_module(f"{__name__}.{name}")
+    raise RuntimeError("no poller available: select has neither epoll, poll nor select")
 
 
 def _fileno(fd: int | _HasFileno) -> int:
@@ -74,6 +127,8 @@ def trampoline(
     events = (READ if read else 0) | (WRITE if write else 0)
     if not events:
         raise ValueError("trampoline() needs read=True or write=True")
+    if timeout is not None:
+        timeout = check_timeout(timeout, "trampoline() timeout")
     fileno = _fileno(fd)
     if not get_hub().wait_fd(fileno, events, timeout, f"fd {fileno}"):
         if isinstance(timeout_exc, type) and issubclass(timeout_exc, Timeout):
@@ -86,3 +141,8 @@ def trampoline(
 def notify_close(fd: int | _HasFileno) -> None:
     """Call before closing ``fd``: green threads waiting on it get ``IOClosed``."""
     get_hub().notify_close(_fileno(fd))
+
+
+def notify_opened(fd: int | _HasFileno) -> None:
+    """eventlet's: ``fd`` was just returned by an open call; stale waiters on its number get ``IOClosed``."""
+    get_hub().mark_as_reopened(_fileno(fd))

@@ -110,5 +110,6 @@ def _discard(hub: Hub) -> None:
     hub._timers.clear()
     hub._readers.clear()
     hub._writers.clear()
+    hub._fd_lines.clear()
     hub._tasks_alive = 0
     reset_thread_hub()

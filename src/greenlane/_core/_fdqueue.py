@@ -1,0 +1,133 @@
+"""Several green threads waiting on one fd: a FIFO line behind the fd's one waiter.
+
+By default a second green thread that waits to read (or write) an fd somebody
+already waits on gets ``RuntimeError``: two readers of one socket almost
+always mean two requests interleaving their bytes. Some code shares an fd on
+purpose, though: oslo.log's ``PipeMutex`` (the logging lock of every OpenStack
+service) is a pipe used as a lock, where writing a byte releases and reading
+one acquires, so every green thread that wants the lock waits to read the
+same fd. eventlet allows that once ``debug.hub_prevent_multiple_readers(False)``
+was called, and so does greenlane when ``Hub.multiple_fd_waiters`` is True
+(``set_multiple_fd_waiters``; process-wide, as eventlet's toggle is).
+
+Shape, and why. The hub's reader and writer tables keep holding exactly one
+record per fd, the *head*: the only one the poller's reports wake. The others
+wait in arrival order in ``_fd_lines[(fd, direction)]``. When the head leaves
+for any reason (woken by readiness, timed out, killed, closed under it) the
+next in line is promoted into the table at once, so the fd never goes
+unwatched while somebody waits on it: with level-triggered polling a report
+the woken head did not consume (it was killed before reading, say) wakes the
+new head on the next poll, and no wake-up is lost. Waking one waiter at a time
+is what eventlet does and what a lock wants: the byte written by a release
+goes to the first in line, not to whoever the scheduler happens to run first.
+
+Cost. Records of a shared fd carry the ``SHARED`` bit in ``events``; the
+hub's inlined fast path for "readable, one reader" compares ``events`` with
+plain ``READ``, so it sends them to the general path, and an fd nobody shares
+pays nothing at all for this module.
+
+Invariants (kept here): a line exists only for an fd and direction whose table
+holds a head; a line is never empty; every record in a line or a table is
+PARKED, with ``SHARED`` set in its ``events`` if it is in a line or heads one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import ClassVar, Final
+
+from . import _pollers
+from ._parking import Parked
+
+__all__ = ["SHARED", "FdLines"]
+
+# Marks a record that waits on an fd shared with others (not a poller bit).
+SHARED: Final = 1 << 16
+
+_READ: Final = _pollers.READ
+_WRITE: Final = _pollers.WRITE
+
+Line = deque[Parked]
+
+
+class FdLines:
+    """The shared-fd half of ``FdWaits`` (a mixin: ``Hub`` supplies the tables)."""
+
+    # Process-wide, as eventlet's toggle: set through ``set_multiple_fd_waiters``.
+    multiple_fd_waiters: ClassVar[bool] = False
+
+    _readers: dict[int, Parked]
+    _writers: dict[int, Parked]
+    # (fd, READ or WRITE) -> the records waiting behind that table's head, first come first.
+    _fd_lines: dict[tuple[int, int], Line]
+
+    def _refuse_second(self, fd: int, events: int) -> None:
+        """Raise ``RuntimeError`` unless several waiters per fd are allowed (``fd`` has one)."""
+        if not self.multiple_fd_waiters:
+            what = "read" if events & _READ and fd in self._readers else "write"
+            raise RuntimeError(
+                f"fd {fd} already has a green thread waiting to {what} it; if several "
+                f"should wait in turn (a pipe used as a lock), call "
+                f"greenlane.debug.hub_prevent_multiple_readers(False)"
+            )
+
+    def _join_line(self, rec: Parked, fd: int, events: int) -> None:
+        """Enter ``rec`` (about to park on shared ``fd`` for ``events``) in a table or behind its head."""
+        rec.events = events | SHARED
+        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+            if not events & bit:
+                continue
+            head = table.get(fd)
+            if head is None:
+                table[fd] = rec
+            else:
+                head.events |= SHARED  # from now on its wake-up takes the general path
+                line = self._fd_lines.get((fd, bit))
+                if line is None:
+                    line = self._fd_lines[(fd, bit)] = deque()
+                line.append(rec)
+
+    def _leave_lines(self, rec: Parked) -> None:
+        """Take shared waiter ``rec`` out of the tables and lines, promoting the next in line."""
+        fd = rec.fd
+        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+            if not rec.events & bit:
+                continue
+            line = self._fd_lines.get((fd, bit))
+            if table.get(fd) is rec:
+                if line is None:
+                    del table[fd]
+                else:
+                    table[fd] = line.popleft()
+                    if not line:
+                        del self._fd_lines[(fd, bit)]
+            elif line is not None:
+                try:
+                    line.remove(rec)
+                except ValueError:
+                    continue
+                if not line:
+                    del self._fd_lines[(fd, bit)]
+
+    def _fd_waiters(self, fd: int) -> list[Parked]:
+        """Every record waiting on ``fd``, heads first then the lines in order, each once."""
+        out: list[Parked] = []
+        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+            head = table.get(fd)
+            if head is not None and head not in out:
+                out.append(head)
+            for rec in self._fd_lines.get((fd, bit), ()):
+                if rec not in out:
+                    out.append(rec)
+        return out
+
+
+def set_multiple_fd_waiters(allowed: bool) -> None:
+    """Allow (True) or refuse (False, the default) several green threads waiting on one fd.
+
+    Process-wide, as eventlet's ``hub_prevent_multiple_readers``. When
+    allowed, the waiters of one fd and direction are woken one at a time in
+    arrival order (see ``_fdqueue``). Turning it off does not disturb the
+    waits already lined up.
+    """
+    FdLines.multiple_fd_waiters = bool(allowed)

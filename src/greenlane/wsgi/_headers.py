@@ -1,0 +1,119 @@
+"""Header helpers: request names to environ keys, response headers checked and encoded.
+
+The response side is where response splitting would happen: a header name or
+value from the application containing CR, LF or NUL (or a name with a colon
+or space) is refused with a ``ValueError`` before anything is sent, so the
+server answers 500 instead. Names seen once are cached with their checked,
+capitalised and lower-case forms (bounded caches: names are chosen by the
+application or, for the environ keys, by the client).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["STATUS", "encode_header_line", "env_key", "head_lines"]
+
+# Header names and values the application may send: no CR, LF or NUL (response splitting).
+_BAD_VALUE = re.compile(r"[\r\n\0]").search
+# A response header name may not break the line structure; other latin-1 bytes pass, as
+# in eventlet (RFC 9110 wants a token, but refusing here would break working apps).
+_NAME = re.compile(r"[^\x00-\x20:\x7f]+").fullmatch
+STATUS = re.compile(r"[1-9][0-9][0-9]( [^\r\n\0]*)?").fullmatch
+# Header name (as received) -> environ key, or None for names with "_" (see get_environ).
+_ENV_KEYS: dict[bytes, str | None] = {}
+_ENV_KEYS_MAX = 512  # names are the client's choice: a bounded cache
+
+
+def env_key(name: bytes) -> str | None:
+    """The environ key for request header ``name`` (``HTTP_X_Y``; None for names with ``_``)."""
+    key = _ENV_KEYS.get(name, "")
+    if key == "":
+        text = name.decode("latin-1")
+        if "_" in text:
+            key = None  # eventlet/nginx/gunicorn: "X_Y" must not pass for "X-Y"
+        else:
+            key = text.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+        if len(_ENV_KEYS) < _ENV_KEYS_MAX:
+            _ENV_KEYS[name] = key
+    return key
+
+
+def _capitalize(name: str) -> str:
+    """``CONTent-TYpe`` -> ``Content-Type`` (eventlet's normalisation: ASCII letters only)."""
+    try:
+        raw = name.encode("latin-1")
+    except UnicodeEncodeError:
+        return name  # refused with a clear error when the head is encoded
+    return b"-".join(part.capitalize() for part in raw.split(b"-")).decode("latin-1")
+
+
+def encode_header_line(header: tuple[Any, Any]) -> bytes:
+    """``b"Name: value\\r\\n"`` in latin-1 (PEP 3333); a clear ``UnicodeEncodeError`` otherwise."""
+    name, value = header
+    try:
+        raw_name = str(name).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise UnicodeEncodeError(
+            exc.encoding,
+            exc.object,
+            exc.start,
+            exc.end,
+            "WSGI response header names must be latin-1 (PEP 3333); HTTP header names are ASCII tokens",
+        ) from None
+    try:
+        raw_value = str(value).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise UnicodeEncodeError(
+            exc.encoding,
+            exc.object,
+            exc.start,
+            exc.end,
+            "WSGI response header values must be latin-1 (PEP 3333); encode other text "
+            "with RFC 8187 or percent-encoding",
+        ) from None
+    return raw_name + b": " + raw_value + b"\r\n"
+
+
+# Response header name -> (as sent capitalised, as sent verbatim, lower case), for names
+# already checked to be tokens. Bounded: names are the application's, usually a few dozen.
+_NAMES: dict[str, tuple[str, str, str]] = {}
+_NAMES_MAX = 1024
+
+
+def _checked_name(name: Any) -> tuple[str, str, str]:
+    """``(capitalised, verbatim, lower case)`` of a response header name; ValueError if unsafe."""
+    known = _NAMES.get(name)
+    if known is not None:
+        return known
+    text = name if isinstance(name, str) else str(name)
+    if not _NAME(text):
+        raise ValueError(f"invalid response header name {text!r}")
+    known = (_capitalize(text), text, text.lower())
+    if len(_NAMES) < _NAMES_MAX and isinstance(name, str):
+        _NAMES[name] = known
+    return known
+
+
+def head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, bool]:
+    """The application's headers as ``"Name: value\r\n"`` lines, refused if they could split
+    the response (CR, LF or NUL anywhere, a name that is not a token); and whether they
+    include Content-Length, Date and ``Connection: close``."""
+    lines = []
+    has_length = has_date = closes = False
+    for name, raw_value in headers:
+        sent, verbatim, lower = _checked_name(name)
+        value = raw_value if isinstance(raw_value, str) else str(raw_value)
+        if _BAD_VALUE(value):
+            raise ValueError(f"response header {verbatim!r} has CR, LF or NUL in its value {value!r}")
+        lines.append(f"{sent if capitalize else verbatim}: {value}\r\n")
+        if lower == "content-length":
+            has_length = True
+        elif lower == "date":
+            has_date = True
+        elif lower == "connection" and value.lower() == "close":
+            closes = True
+    return lines, has_length, has_date, closes
