@@ -55,8 +55,15 @@ def _patched_stdlib() -> list[str]:
         found.append("time.sleep")
     if type(_thread.start_new_thread).__name__ != "builtin_function_or_method":
         found.append("_thread.start_new_thread")
-    if threading._start_new_thread is not _thread.start_new_thread:  # type: ignore[attr-defined]
-        found.append("threading._start_new_thread")
+    # threading's module-level aliases of _thread (3.13 replaced _start_new_thread by
+    # _start_joinable_thread): each one the interpreter has must be _thread's own.
+    for alias, name in (
+        ("_start_new_thread", "start_new_thread"),
+        ("_start_joinable_thread", "start_joinable_thread"),
+        ("_allocate_lock", "allocate_lock"),
+    ):
+        if hasattr(threading, alias) and getattr(threading, alias) is not getattr(_thread, name, None):
+            found.append(f"threading.{alias}")
     if type(threading.get_ident).__name__ != "builtin_function_or_method":
         found.append("threading.get_ident")
     if socket.socket.__module__ != "socket":

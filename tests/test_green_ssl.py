@@ -7,6 +7,7 @@ import hashlib
 import os
 import socket
 import ssl
+import threading
 from typing import Any
 
 import pytest
@@ -347,9 +348,52 @@ def test_close_while_a_tls_read_waits(server_ctx: gssl.SSLContext, client_ctx: g
         assert (stats.readers, stats.writers) == (0, 0)
 
 
+def _recv_outcome(tls: ssl.SSLSocket) -> tuple[str, Any]:
+    """What ``tls.recv(10)`` gives: ``("returned", data)`` or the exception's type and first arg."""
+    try:
+        return ("returned", tls.recv(10))
+    except OSError as exc:  # SSLError too: its first arg is the SSL_ERROR_* code, an OSError's the errno
+        return (type(exc).__name__, exc.args[0])
+
+
+def _stdlib_eof_without_close_notify(ca: Any, suppress: bool) -> tuple[str, Any]:
+    """The unpatched ssl module, native threads: the peer's fd closes without a TLS close_notify."""
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(HOSTNAME).configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    a, b = socket.socketpair()
+    a.settimeout(HANG_GUARD)
+    b.settimeout(HANG_GUARD)
+
+    def serve() -> None:
+        with b:
+            os.close(server_ctx.wrap_socket(b, server_side=True).detach())
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        client = client_ctx.wrap_socket(a, server_hostname=HOSTNAME, suppress_ragged_eofs=suppress)
+    finally:
+        server.join()
+    with client:
+        return _recv_outcome(client)
+
+
+# What unpatched ssl gives when the peer vanishes without close_notify: EOF (b"") or SSLEOFError
+# (SSL_ERROR_EOF) as suppress_ragged_eofs says; BrokenPipeError (EPIPE), whatever suppress_ragged_eofs
+# says, where CPython raises OSError for OpenSSL's ERR_LIB_SYS (gh-127257: 3.14, and the releases
+# of 3.9-3.13 from 2025 on) and OpenSSL 3.4+ reports that way its failed write of the alert it sends
+# on the unexpected EOF. See docs/migrating-from-eventlet.md (Sockets and I/O).
+EOF_OUTCOMES = {
+    True: {("returned", b""), ("BrokenPipeError", errno.EPIPE)},
+    False: {("SSLEOFError", ssl.SSL_ERROR_EOF), ("BrokenPipeError", errno.EPIPE)},
+}
+
+
 @pytest.mark.parametrize("suppress", [True, False])
-def test_eof_without_close_notify(
-    server_ctx: gssl.SSLContext, client_ctx: gssl.SSLContext, suppress: bool
+def test_eof_without_close_notify_is_what_unpatched_ssl_gives(
+    ca: Any, server_ctx: gssl.SSLContext, client_ctx: gssl.SSLContext, suppress: bool
 ) -> None:
     a, b = gsocket.socketpair()
     a.settimeout(HANG_GUARD)
@@ -357,11 +401,9 @@ def test_eof_without_close_notify(
     client = client_ctx.wrap_socket(a, server_hostname=HOSTNAME, suppress_ragged_eofs=suppress)
     with client:
         os.close(server.wait().detach())  # the raw fd goes away without a TLS close_notify
-        if suppress:
-            assert client.recv(10) == b""
-        else:
-            with pytest.raises(ssl.SSLError):
-                client.recv(10)
+        green = _recv_outcome(client)
+    assert green == _stdlib_eof_without_close_notify(ca, suppress)
+    assert green in EOF_OUTCOMES[suppress]
 
 
 def test_wrapping_a_stdlib_socket_takes_it_over(

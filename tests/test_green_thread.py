@@ -87,6 +87,16 @@ def test_thread_handle_join_and_done() -> None:
         gthread.start_joinable_thread(print, handle=object())
 
 
+def test_a_thread_handle_starts_one_thread() -> None:
+    ran: list[int] = []
+    handle = gthread.start_joinable_thread(lambda: ran.append(1))
+    with pytest.raises(RuntimeError, match="thread already started"):
+        gthread.start_joinable_thread(lambda: ran.append(2), handle=handle)
+    handle.join()
+    greenlane.sleep(0)  # a second thread, had it been started, would run now
+    assert ran == [1]
+
+
 def test_locks_are_green_and_fifo() -> None:
     lock = gthread.allocate_lock()
     order: list[int] = []

@@ -18,6 +18,7 @@ from greenlane import greenio, hubs
 from greenlane.green import socket as gsocket
 from greenlane.greenio import GreenPipe
 from greenlane.hubs import IOClosed, get_hub
+from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
 HANG_GUARD = 10.0
@@ -243,6 +244,30 @@ def test_green_pipe_over_regular_files(tmp_path: Any) -> None:
 def test_green_pipe_rejects_a_bad_fd() -> None:
     with pytest.raises(ValueError, match="open fd"):
         greenio.GreenFileIO(-1)
+
+
+def test_a_rejected_fd_leaves_nothing_for_the_finalizer() -> None:
+    # IOBase's finalizer calls close() on the half-made object; what close() raises there is
+    # reported as unraisable on 3.13+ always, on older Pythons in dev mode.
+    proc = run_script(
+        """
+        import gc, os
+        from greenlane import greenio
+
+        r, w = os.pipe()
+        os.close(r)  # r: a closed fd
+        for bad, exc in ((-1, ValueError), ("3", ValueError), (r, OSError)):
+            try:
+                greenio.GreenFileIO(bad)
+            except exc:
+                pass
+        gc.collect()
+        print("done")
+        """,
+        env={"PYTHONDEVMODE": "1"},
+    )
+    assert (proc.returncode, proc.stdout) == (0, "done\n"), proc.stderr
+    assert "Exception ignored" not in proc.stderr, proc.stderr
 
 
 # -- trampoline on an arbitrary fd ------------------------------------------------

@@ -6,6 +6,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -657,3 +658,16 @@ def test_imap_order_and_bound_hold_for_any_durations(size: int, naps: list[int])
         assert gauge.peak <= size
         pool.waitall()
         assert (pool.running(), pool.waiting()) == (0, 0)
+
+
+def test_a_method_can_be_patched_on_one_pool() -> None:
+    # oslo.service's WSGI test: mock.patch.object(server._pool, "waitall") around stop/wait
+    pool, other = GreenPool(2), GreenPool(2)
+    with mock.patch.object(pool, "waitall") as waitall:
+        pool.waitall()
+        other.waitall()  # the class's method, untouched
+        waitall.assert_called_once_with()
+    assert "waitall" not in vars(pool)
+    pool.spawn(greenlane.sleep, 0)
+    pool.waitall()
+    assert pool.running() == 0

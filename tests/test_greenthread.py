@@ -61,6 +61,25 @@ def test_callable_is_positional_only_so_user_kwargs_pass_through() -> None:
     assert greenlane.spawn_after(0, f, fn=3).wait() == {"fn": 3}
 
 
+def test_the_function_may_be_passed_as_func_keyword_as_in_eventlet() -> None:
+    # oslo.service's WSGI server: eventlet.spawn(func=eventlet.wsgi.server, sock=..., site=...)
+    def f(**kw: Any) -> dict[str, Any]:
+        return kw
+
+    assert greenlane.spawn(func=f, sock=1).wait() == {"sock": 1}
+    assert greenlane.spawn_after(0, func=f, site=2).wait() == {"site": 2}
+    got: list[dict[str, Any]] = []
+    greenlane.spawn_n(func=lambda **kw: got.append(kw), log=3)
+    greenlane.sleep(0)
+    assert got == [{"log": 3}]
+    # With the function positional, ``func=`` is the target's own argument.
+    assert greenlane.spawn(f, func=4).wait() == {"func": 4}
+    with pytest.raises(TypeError, match="spawn\\(\\) needs a callable, not None"):
+        greenlane.spawn(sock=1)
+    with pytest.raises(TypeError, match="'x'"):
+        greenlane.spawn(func="x")
+
+
 def test_wait_reraises_with_traceback() -> None:
     def boom() -> None:
         raise ValueError("bad")

@@ -31,13 +31,17 @@ class GreenFileIO(io.RawIOBase):
 
     def __init__(self, fd: int, mode: str = "r", closefd: bool = True) -> None:
         super().__init__()
+        # IOBase's finalizer calls close() even when __init__ raised (3.13+ reports what
+        # close() raises there as unraisable): until __init__ succeeds it has nothing to
+        # close, and a bad fd stays the caller's.
+        self._closefd = False
         if not isinstance(fd, int) or fd < 0:
             raise ValueError(f"GreenFileIO needs an open fd, not {fd!r}")
         self._fd = fd
         self._readable = "r" in mode or "+" in mode
         self._writable = any(c in mode for c in "wax+")
-        self._closefd = closefd
         os.set_blocking(fd, False)
+        self._closefd = closefd
 
     def fileno(self) -> int:
         """The fd."""

@@ -95,7 +95,9 @@ def _name(fn: object) -> str:
 class GreenPool:
     """A pool of at most ``size`` green threads; ``spawn`` waits (FIFO) while it is full."""
 
-    __slots__ = ("_active", "_idle", "_members", "_on_done_cb", "_size", "_spawners")
+    # ``__dict__``: as on eventlet's pool, a method can be replaced on one instance
+    # (``mock.patch.object(pool, "waitall")``, as oslo.service's tests do).
+    __slots__ = ("__dict__", "_active", "_idle", "_members", "_on_done_cb", "_size", "_spawners")
 
     def __init__(self, size: int = 1000) -> None:
         self._size = _check_size(size, "GreenPool size")

@@ -92,10 +92,12 @@ def sleep(seconds: float = 0) -> None:
     park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
 
 
-def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
-    """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context."""
-    if not callable(fn):
-        raise TypeError(f"spawn() needs a callable, not {fn!r}")
+def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
+    """Run ``fn(*args, **kwargs)`` in a new green thread, in a copy of the caller's context.
+
+    As in eventlet, the function may be passed as ``func=`` instead.
+    """
+    fn = _the_function("spawn", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = current_hub()
     hub.start_task(gt)
@@ -103,12 +105,11 @@ def spawn(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> GreenThre
 
 
 def spawn_after(
-    seconds: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    seconds: float, fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs
 ) -> GreenThread[T]:
     """Like ``spawn``, but start after ``seconds``; ``cancel()`` before then stops it."""
     seconds = check_timeout(seconds, "spawn_after() seconds", negative=False)
-    if not callable(fn):
-        raise TypeError(f"spawn_after() needs a callable, not {fn!r}")
+    fn = _the_function("spawn_after", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = get_hub()
     gt._timer = hub.call_later(seconds, hub.start_task, gt)
@@ -173,11 +174,23 @@ def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new} instead", DeprecationWarning, stacklevel=3)
 
 
-def spawn_n(fn: Callable[P, object], /, *args: P.args, **kwargs: P.kwargs) -> None:
+def spawn_n(fn: Callable[P, object] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> None:
     """Run ``fn`` in a new green thread without a result handle; a failure is logged at once."""
-    if not callable(fn):
-        raise TypeError(f"spawn_n() needs a callable, not {fn!r}")
+    fn = _the_function("spawn_n", fn, kwargs)
     get_hub().start_task(_Call(fn, args, kwargs))
+
+
+def _the_function(caller: str, fn: Callable[..., Any] | None, kwargs: dict[str, Any]) -> Callable[..., Any]:
+    """The function a spawn call names: ``fn``, or (eventlet's parameter name) ``func=`` in ``kwargs``.
+
+    oslo.service's WSGI server calls ``eventlet.spawn(func=wsgi.server, sock=...)``;
+    as in eventlet, a target that itself takes ``func`` gets it only with ``fn`` positional.
+    """
+    if fn is None and "func" in kwargs:
+        fn = kwargs.pop("func")
+    if not callable(fn):
+        raise TypeError(f"{caller}() needs a callable, not {fn!r}")
+    return fn
 
 
 def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:

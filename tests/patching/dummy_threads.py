@@ -25,4 +25,8 @@ import gc  # noqa: E402
 gc.collect()
 check(len(names) == 2000, f"all ran ({len(names)})")
 check(len(threading.enumerate()) < 100, f"dummy threads forgotten: {len(threading.enumerate())} registered")
+# 3.13+: threading's per-OS-thread slot for the tracker that forgets an OS thread's dummy. The
+# main OS thread has no dummy, so no tracker: one left there would die at interpreter exit.
+slot = getattr(threading, "_thread_local_info", None)
+check(getattr(slot, "_track_dummy_thread_ref", None) is None, "no dummy tracker left in the main OS thread")
 print("pass")

@@ -82,7 +82,7 @@ class EventletHubAPI:
     if TYPE_CHECKING:
         start_task: Callable[[Task], None]
         unpark: Callable[..., bool]
-        throw: Callable[..., bool]
+        throw: Callable[..., Any]
         yield_now: Callable[[], None]
         notify_close: Callable[[int], None]
         _refuse_second: Callable[[int, int], None]

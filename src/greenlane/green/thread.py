@@ -333,6 +333,8 @@ def start_joinable_thread(function: Callable[..., object], handle: Any = None,
         handle = _ThreadHandle()
     elif not isinstance(handle, _ThreadHandle):
         raise TypeError(f"handle must be a green _ThreadHandle, not {handle!r}")
+    elif handle.ident is not None:  # a handle is for one thread, as _thread's is
+        raise RuntimeError(f"thread already started: {handle!r}")
     _start(function, (), {}, handle, daemon)
     return handle
 

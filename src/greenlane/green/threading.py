@@ -75,9 +75,25 @@ def _dummy_class(module: ModuleType) -> type:
         """A thread object for a green thread ``threading`` did not start; dropped when it ends."""
 
         def __init__(self) -> None:
-            super().__init__()
             me = current()
-            if getattr(me, "parent", True) is not None:  # not an OS thread's root greenlet
+            green = getattr(me, "parent", True) is not None  # not an OS thread's root greenlet
+            # 3.13+: the base class parks a tracker in a thread-local slot whose __del__ drops the
+            # dummy from _active when the OS thread ends. Green threads share their OS thread's
+            # slot: ours would evict the OS thread's own tracker, and the last one would die at
+            # interpreter exit, after threading's globals are gone (an unraisable TypeError).
+            # The finalizer below does its job, so the slot keeps what it held.
+            slot = getattr(module, "_thread_local_info", None) if green else None
+            held = getattr(slot, "_track_dummy_thread_ref", None)
+            super().__init__()
+            if slot is not None:
+                ours = getattr(slot, "_track_dummy_thread_ref", None)
+                if ours is not None and ours is not held:
+                    ours._dummy_thread = None  # its __del__ then finds nothing of its own to drop
+                if held is None:
+                    slot.__dict__.pop("_track_dummy_thread_ref", None)
+                else:
+                    slot._track_dummy_thread_ref = held
+            if green:
                 weakref.finalize(me, _forget_dummy, module._active, self._ident, weakref.ref(self))
 
     _DummyThread.__qualname__ = _DummyThread.__name__ = "_DummyThread"
