@@ -532,15 +532,16 @@ def test_kill_a_spawn_n_thread_through_getcurrent() -> None:
 
     handle = greenlane.spawn_n(victim)
     greenlane.sleep(0)
-    assert box == [handle] and not handle.dead
+    assert box == [handle] and handle and not handle.dead
     greenlane.kill(box[0])
-    assert cleaned == [True] and handle.dead
+    assert cleaned == [True] and handle.dead and not handle
     greenlane.kill(box[0])  # already dead: nothing happens
 
 
 def test_kill_the_handle_spawn_n_returns_before_it_starts() -> None:
     ran: list[int] = []
     handle = greenlane.spawn_n(ran.append, 1)
+    assert not handle and not handle.dead  # not started yet
     greenlane.kill(handle)
     assert handle.dead
     greenlane.sleep(0)

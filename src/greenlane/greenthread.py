@@ -261,6 +261,10 @@ class _Call(Task):
         """True once the call has ended (returned, raised, or been killed), or was killed before starting."""
         return self._state == _DONE
 
+    def __bool__(self) -> bool:
+        """True while the call runs (started and not ended), as a greenlet's truth."""
+        return self._state == _RUNNING
+
     def __repr__(self) -> str:
         return f"<green thread {_name(self._fn)} (spawn_n)>"
 
