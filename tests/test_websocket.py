@@ -237,7 +237,8 @@ def test_the_client_reads_the_servers_close_payload() -> None:
         ws = RFC6455WebSocket(sock, {}, client=True)
         ws.send(b"x" * 11)
         assert ws.wait() is None
-        assert ws._remote_close_data == b"\x03\xf1Incoming frame of 11 bytes is above length limit of 10 bytes."
+        reason = b"Incoming frame of 11 bytes is above length limit of 10 bytes."
+        assert ws._remote_close_data == b"\x03\xf1" + reason
         assert ws.close_code == 1009
         sock.close()
 
@@ -246,7 +247,8 @@ def test_eventlets_private_frame_helpers() -> None:
     """RFC 7692 7.2.3's "Hello" examples, through eventlet's private helpers (its tests use them)."""
     from greenlane.websocket import RFC6455WebSocket
 
-    deflate = {"permessage-deflate": {"client_no_context_takeover": False, "server_no_context_takeover": True}}
+    params = {"client_no_context_takeover": False, "server_no_context_takeover": True}
+    deflate = {"permessage-deflate": params}
     ws = RFC6455WebSocket(None, {}, client=True, extensions=deflate)
     assert ws._pack_message(b"Hello", masked=False) == b"\xc2\x07\xf2\x48\xcd\xc9\xc9\x07\x00"
     assert ws._pack_message(b"Hello", masked=False) == b"\xc2\x05\xf2\x00\x11\x00\x00"  # context kept
