@@ -155,8 +155,10 @@ def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> 
     lines, has_length, has_date, closes = head_lines(pairs, capitalize)
     head = Head(f"{version} {status}\r\n" + "".join(lines), int(status[:3]), has_length, has_date, closes)
     # Only heads made of plain str are cached: equal keys then mean equal text.
-    if key is not None and type(status) is str and all(
-        type(name) is str and type(value) is str for name, value in pairs
+    if (
+        key is not None
+        and type(status) is str
+        and all(type(name) is str and type(value) is str for name, value in pairs)
     ):
         if len(_HEADS) >= HEADS_MAX:
             _HEADS.clear()

@@ -312,6 +312,8 @@ class HttpProtocol:
                 "REMOTE_ADDR": str(client_host),
                 "REMOTE_PORT": str(client_port),
                 "GATEWAY_INTERFACE": "CGI/1.1",
+                "CONTENT_TYPE": "text/plain",  # eventlet's default when the client sent none
+                "eventlet.set_idle": self._set_idle,
             }
             if type(self.server).get_environ is _default_server_environ():
                 # The stock Server's entries never change: copy them with these, once.
@@ -331,7 +333,6 @@ class HttpProtocol:
         if question:
             env["QUERY_STRING"] = query
         env["SERVER_PROTOCOL"] = message.version
-        env["CONTENT_TYPE"] = "text/plain"  # eventlet's default when the client sent none
         raw = []
         for name, value in message.headers:
             text = value.decode("latin-1").strip(" \t")
@@ -353,7 +354,6 @@ class HttpProtocol:
             self, message, self.connection, wfile_line
         )
         env["eventlet.posthooks"] = []
-        env["eventlet.set_idle"] = self._set_idle
         return env
 
     def _set_idle(self) -> None:
@@ -473,23 +473,15 @@ class HttpProtocol:
                     WSGI_LOCAL.already_handled = False
                     self.close_connection = True
                     return
-                minimum = self.minimum_chunk_size
-                if "eventlet.minimum_write_chunk_size" in env:
-                    minimum = int(env["eventlet.minimum_write_chunk_size"])
-                towrite: list[bytes] = []
-                towrite_size = 0
-                for item in result:
-                    if not item:
-                        continue
-                    data = item.encode("ascii") if isinstance(item, str) else item
-                    towrite.append(data)
-                    towrite_size += len(data)
-                    if towrite_size >= minimum:
-                        write(towrite[0] if len(towrite) == 1 else b"".join(towrite))
-                        towrite = []
-                        towrite_size = 0
-                if towrite or not headers_sent:
-                    write(b"".join(towrite))
+                if (
+                    not headers_sent
+                    and type(result) is list
+                    and len(result) == 1
+                    and type(result[0]) is bytes
+                ):
+                    write(result[0])  # the common case: one piece, sent with the head
+                else:
+                    self._write_body(result, write, headers_sent)
                 if chunked:
                     sendall(b"0\r\n\r\n")
                     length += 5
@@ -526,6 +518,27 @@ class HttpProtocol:
                     self.close_connection = True  # the client left mid-body
             if env["eventlet.posthooks"] or server.log_output:
                 self._after_response(start, status_code, length)
+
+    def _write_body(self, result: Any, write: Any, headers_sent: list[int]) -> None:
+        """Send the pieces of ``result``, joined up to ``minimum_chunk_size`` bytes a send."""
+        minimum = self.minimum_chunk_size
+        env = self.environ
+        if "eventlet.minimum_write_chunk_size" in env:
+            minimum = int(env["eventlet.minimum_write_chunk_size"])
+        towrite: list[bytes] = []
+        towrite_size = 0
+        for item in result:
+            if not item:
+                continue
+            data = item.encode("ascii") if isinstance(item, str) else item
+            towrite.append(data)
+            towrite_size += len(data)
+            if towrite_size >= minimum:
+                write(towrite[0] if len(towrite) == 1 else b"".join(towrite))
+                towrite = []
+                towrite_size = 0
+        if towrite or not headers_sent:
+            write(b"".join(towrite))
 
     def _after_response(self, start: float, status_code: int, length: int) -> None:
         """Posthooks, then the access-log line."""
