@@ -79,9 +79,11 @@ class FdWaits(FdLines):
             rec = record_of(glet, self)  # type: ignore[arg-type]
         if rec.deferred is not None:
             raise take_deferred(rec)
-        shared = (events & _READ and fd in self._readers) or (events & _WRITE and fd in self._writers)
-        if shared:
-            self._refuse_second(fd, events)  # unless several waiters are allowed (_fdqueue)
+        # Somebody already waits on it: join the line if allowed (_fdqueue), so this path stays as it was.
+        if events & _READ and fd in self._readers:
+            return self._wait_in_line(rec, fd, events, timeout, reason, keep=keep)
+        if events & _WRITE and fd in self._writers:
+            return self._wait_in_line(rec, fd, events, timeout, reason, keep=keep)
         have = self._registered.get(fd)
         if (have is None or have & events != events) and not self._watch(fd, events):
             return True  # a regular file: epoll refuses it, and it is always ready
@@ -92,13 +94,10 @@ class FdWaits(FdLines):
         rec.events = events
         rec.since = self._pass_start  # for greenlane.debug's dump (no clock read per wait)
         rec.state = PARKED
-        if shared:
-            self._join_line(rec, fd, events)
-        else:
-            if events & _READ:
-                self._readers[fd] = rec
-            if events & _WRITE:
-                self._writers[fd] = rec
+        if events & _READ:
+            self._readers[fd] = rec
+        if events & _WRITE:
+            self._writers[fd] = rec
         if timeout is not None:
             rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
         try:
@@ -130,8 +129,14 @@ class FdWaits(FdLines):
 
     def notify_close(self, fd: int) -> None:
         """Announce that ``fd`` is about to be closed: its waiters (all of them) get ``IOClosed``."""
-        for rec in self._fd_waiters(fd):
-            self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        if self._fd_lines:
+            for rec in self._fd_waiters(fd):
+                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        else:
+            for waiters in (self._readers, self._writers):
+                rec = waiters.get(fd)  # type: ignore[assignment]
+                if rec is not None:
+                    self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
         if self._close_watchers:
             self._wake_close_watchers(fd)
         if self._registered.pop(fd, None) is not None:
