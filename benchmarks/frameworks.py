@@ -44,6 +44,10 @@ FRAMEWORKS: Final = (
     Framework("gevent", "gevent", "gevent"),
     Framework("asyncio", "asyncio", "asyncio"),
     Framework("uvloop", "uvloop", "asyncio + uvloop"),
+    # gunicorn's process model, wsgi workload only: greenlane's worker class with one
+    # and two worker processes (pre-fork: one hub per process).
+    Framework("gunicorn-green", "gunicorn", "gunicorn GreenWorker -w 1"),
+    Framework("gunicorn-green-w2", "gunicorn", "gunicorn GreenWorker -w 2"),
 )
 BY_NAME: Final = {fw.name: fw for fw in FRAMEWORKS}
 

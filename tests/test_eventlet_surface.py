@@ -119,6 +119,19 @@ def test_a_returned_item_goes_to_the_longest_waiter_not_a_newcomer() -> None:
     assert pool.waiting() == 0
 
 
+def test_an_item_handed_to_a_getter_that_dies_first_is_not_lost() -> None:
+    pool = pools.TokenPool(max_size=1)
+    held = pool.get()
+    getters = [greenlane.spawn(pool.get) for _ in range(2)]
+    greenlane.sleep(0)
+    pool.put(held)  # handed to the first getter, which has not run yet
+    for getter in getters:
+        getter.kill()  # both die before taking it
+    assert list(pool.free_items) == [held]
+    assert pool.waiting() == 0 and pool.free() == 1
+    assert pool.get() is held
+
+
 def test_pool_item_context_manager_returns_the_item() -> None:
     pool = pools.TokenPool(max_size=4)
     with pool.item() as token:

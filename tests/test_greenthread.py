@@ -334,8 +334,10 @@ def test_spawn_n_failure_is_logged_at_once(caplog: pytest.LogCaptureFixture) -> 
         raise OSError("spawn_n broke")
 
     with caplog.at_level(logging.ERROR, logger="greenlane"):
-        assert greenlane.spawn_n(boom) is None  # type: ignore[func-returns-value]
+        handle = greenlane.spawn_n(boom)
+        assert not handle.dead
         greenlane.sleep(0)
+        assert handle.dead
     assert "spawn_n broke" in caplog.text
     assert "boom" in caplog.text
 
@@ -528,11 +530,22 @@ def test_kill_a_spawn_n_thread_through_getcurrent() -> None:
         finally:
             cleaned.append(True)
 
-    greenlane.spawn_n(victim)
+    handle = greenlane.spawn_n(victim)
     greenlane.sleep(0)
+    assert box == [handle] and handle and not handle.dead
     greenlane.kill(box[0])
-    assert cleaned == [True]
+    assert cleaned == [True] and handle.dead and not handle
     greenlane.kill(box[0])  # already dead: nothing happens
+
+
+def test_kill_the_handle_spawn_n_returns_before_it_starts() -> None:
+    ran: list[int] = []
+    handle = greenlane.spawn_n(ran.append, 1)
+    assert not handle and not handle.dead  # not started yet
+    greenlane.kill(handle)
+    assert handle.dead
+    greenlane.sleep(0)
+    assert ran == []
 
 
 def test_spawn_after_local_is_cancelled_when_the_spawner_ends() -> None:

@@ -215,3 +215,59 @@ def test_eventlets_client_side_class_talks_to_the_server() -> None:
         ws.close()
         assert ws.wait() is None
         sock.close()
+
+
+def test_a_frame_announcing_more_than_max_frame_length_is_refused_at_its_header() -> None:
+    handler = WebSocketWSGI(echo.handler, max_frame_length=1000)
+    with serving(handler) as srv:
+        sock = open_raw(srv)
+        sock.sendall(client_frame(0x2, b"x" * 1001)[:20])  # the header and a few bytes: refused already
+        frames = server_frames(read_to_close(sock))
+        sock.close()
+    assert frames[-1][0] == 0x8
+    assert frames[-1][1] == b"\x03\xf1Incoming frame of 1001 bytes is above length limit of 1000 bytes."
+
+
+def test_the_client_reads_the_servers_close_payload() -> None:
+    from greenlane.websocket import RFC6455WebSocket
+
+    handler = WebSocketWSGI(echo.handler, max_frame_length=10)
+    with serving(handler) as srv:
+        sock = open_raw(srv)
+        ws = RFC6455WebSocket(sock, {}, client=True)
+        ws.send(b"x" * 11)
+        assert ws.wait() is None
+        reason = b"Incoming frame of 11 bytes is above length limit of 10 bytes."
+        assert ws._remote_close_data == b"\x03\xf1" + reason
+        assert ws.close_code == 1009
+        sock.close()
+
+
+def test_eventlets_private_frame_helpers() -> None:
+    """RFC 7692 7.2.3's "Hello" examples, through eventlet's private helpers (its tests use them)."""
+    from greenlane.websocket import RFC6455WebSocket
+
+    params = {"client_no_context_takeover": False, "server_no_context_takeover": True}
+    deflate = {"permessage-deflate": params}
+    ws = RFC6455WebSocket(None, {}, client=True, extensions=deflate)
+    assert ws._pack_message(b"Hello", masked=False) == b"\xc2\x07\xf2\x48\xcd\xc9\xc9\x07\x00"
+    assert ws._pack_message(b"Hello", masked=False) == b"\xc2\x05\xf2\x00\x11\x00\x00"  # context kept
+    masked = ws._pack_message(b"Hello", masked=True)
+    assert masked[1] & 0x80 and len(masked) == 2 + 4 + (masked[1] & 0x7F)  # key, then the payload
+
+
+def test_a_client_may_set_extensions_after_construction() -> None:
+    """eventlet's test_send_uncompressed_msg: send plain, then read the server's compressed reply."""
+    from greenlane.websocket import RFC6455WebSocket
+
+    with serving(echo) as srv:
+        sock = open_raw(srv, extra="Sec-WebSocket-Extensions: permessage-deflate\r\n")
+        ws = RFC6455WebSocket(sock, {}, client=True)
+        ws.send(b"Hello")  # uncompressed (RSV1 unset) on a deflate connection: allowed
+        ws.extensions = {
+            "permessage-deflate": {"client_no_context_takeover": False, "server_no_context_takeover": False}
+        }
+        assert ws.wait() == b"Hello"
+        assert [ext.name for ext in ws.extensions] == ["permessage-deflate"]
+        ws.close()
+        sock.close()

@@ -320,6 +320,34 @@ def test_a_flask_app_runs() -> None:
         assert b'"data":"abc"' in response.replace(b" ", b"")
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [b"10\r\nhal", b"5\r\nhello", b"5\r\nhello\r\n", b"5\r\nhello\r\n3"],
+    ids=["inside-data", "after-data", "after-crlf", "inside-size-line"],
+)
+def test_a_chunked_body_cut_off_raises_chunk_read_error_that_is_an_oserror(cut: bytes) -> None:
+    """eventlet raises IOError or ChunkReadError depending on where the body stopped; both are caught."""
+    caught: list[BaseException] = []
+    done = greenlane.Event()
+
+    def app(env: dict[str, Any], start_response: Any) -> list[bytes]:
+        try:
+            env["wsgi.input"].read(1024)
+        except Exception as exc:
+            caught.append(exc)
+        done.send(True)
+        start_response("200 OK", [])
+        return [b""]
+
+    with serving(app) as srv:
+        with srv.connect() as sock:
+            sock.sendall(b"PUT / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + cut)
+        done.wait()
+    assert len(caught) == 1
+    assert isinstance(caught[0], wsgi.ChunkReadError) and isinstance(caught[0], OSError)
+    assert "unexpected end of file" in str(caught[0])
+
+
 def test_a_thousand_clients_leaving_mid_body_leave_no_thread_or_fd() -> None:
     """Clients that disconnect mid-body and mid-chunk free their green thread and fd."""
     import os

@@ -2,20 +2,32 @@
 
 Size: milliseconds of load. Each framework serves the same WSGI application
 through its own WSGI server and its users' usual call: ``greenlane.wsgi.server``
-and ``eventlet.wsgi.server`` on a ``listen`` socket, ``gevent.pywsgi.WSGIServer``.
-Access logging is off on every server. Loaded by ``wrk`` when installed, else by
-the neutral client (the same one as ``http``); the check counts errors and
-non-200 answers. The neutral client saturates near the fastest servers, so
-server CPU per request is the figure to compare.
+and ``eventlet.wsgi.server`` on a ``listen`` socket, ``gevent.pywsgi.WSGIServer``;
+and ``greenlane.gunicorn.GreenWorker`` under gunicorn with ``-w 1`` and ``-w 2``
+(a subprocess: its master and workers' CPU, read with psutil, is the server's).
+On 2 cores the client shares the machine with the workers, so ``-w 2`` shows in
+CPU per request more than in requests/s. gunicorn's sync worker is not here: it
+closes every connection after one response and chunks a body without a
+Content-Length, and the neutral client keeps its connections alive. Access logging is off on every server.
+Loaded by ``wrk`` when installed, else by the neutral client (the same one
+as ``http``); the check counts errors and non-200 answers. The neutral client
+saturates near the fastest servers, so server CPU per request is the figure to
+compare.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from benchmarks.frameworks import load
-from benchmarks.workloads._base import Impl, Metric, Sample, Sizes, Stopwatch, Workload
+from benchmarks.frameworks import REPO_ROOT, SRC_DIR, load
+from benchmarks.workloads._base import Check, Impl, Metric, Sample, Sizes, Stopwatch, Workload
 from benchmarks.workloads._net import BACKLOG, CLIENT_POLL_S, HOST, Client, make_sample
 
 BODY: Final = b"Hello, World!"
@@ -65,6 +77,89 @@ def gevent(ms: int) -> Sample:
     return sample
 
 
+# How long gunicorn may take to boot its workers before the sample is abandoned.
+GUNICORN_BOOT_S: Final = 30.0
+
+
+def _serving(port: int) -> bool:
+    """True once a GET on ``port`` is answered."""
+    try:
+        with socket.create_connection((HOST, port), timeout=1.0) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            return sock.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def _cpu_s(procs: list[Any]) -> float:
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except Exception:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def gunicorn_style(worker_class: str, workers: int) -> Impl:
+    """``gunicorn -k worker_class -w workers`` on a socket bound here (``fd://``)."""
+
+    def run(ms: int) -> Sample:
+        import psutil  # the bench extra
+
+        listener = socket.socket()
+        listener.bind((HOST, 0))
+        listener.listen(BACKLOG)
+        port = listener.getsockname()[1]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (env.get("PYTHONPATH", ""), str(SRC_DIR), str(REPO_ROOT)) if p
+        )
+        command = [
+            sys.executable, "-m", "gunicorn", "-k", worker_class, "-w", str(workers),
+            "--worker-connections", str(MAX_CONNECTIONS), "--keep-alive", "75", "--graceful-timeout", "1",
+            "--bind", f"fd://{listener.fileno()}", "--log-level", "warning",
+            "benchmarks.workloads.wsgi:hello",
+        ]  # fmt: skip
+        master = subprocess.Popen(command, env=env, pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL)
+        try:
+            booted = time.monotonic() + GUNICORN_BOOT_S
+            while not _serving(port):
+                if master.poll() is not None or time.monotonic() > booted:
+                    raise RuntimeError(f"gunicorn ({worker_class}) did not start serving")
+                time.sleep(0.05)
+            procs = [psutil.Process(master.pid), *psutil.Process(master.pid).children()]
+            cpu0 = _cpu_s(procs)
+            wall0 = time.perf_counter()
+            client = Client("http", port, ms / 1000)
+            while client.running():
+                time.sleep(CLIENT_POLL_S)
+            got = client.result()
+            wall = time.perf_counter() - wall0
+            cpu = _cpu_s(procs) - cpu0
+        finally:
+            master.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown
+            master.wait(timeout=30)
+            listener.close()
+        trips = int(got["round_trips"])
+        return Sample(
+            metrics={
+                "server_us_per_req": cpu * 1e6 / max(trips, 1),
+                "req_per_s": trips / got["elapsed_s"],
+                "p99_us": got["p99_us"],
+            },
+            wall_s=wall,
+            cpu_s=cpu,
+            check=Check(
+                got={"errors": int(got["errors"]), "served": int(trips > 0)},
+                expected={"errors": 0, "served": 1},
+            ),
+        )
+
+    return run
+
+
 WORKLOAD = Workload(
     name="wsgi",
     description="keep-alive hello-world WSGI app, 100 connections",
@@ -78,5 +173,7 @@ WORKLOAD = Workload(
         "greenlane": eventlet_style("greenlane"),
         "eventlet": eventlet_style("eventlet"),
         "gevent": gevent,
+        "gunicorn-green": gunicorn_style("greenlane.gunicorn.GreenWorker", 1),
+        "gunicorn-green-w2": gunicorn_style("greenlane.gunicorn.GreenWorker", 2),
     },
 )

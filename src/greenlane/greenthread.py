@@ -54,6 +54,7 @@ from ._native import wait_from_native
 __all__ = [
     "GreenThread",
     "GreenletExit",
+    "SpawnN",
     "call_after",
     "call_after_global",
     "call_after_local",
@@ -174,10 +175,16 @@ def _deprecated(old: str, new: str) -> None:
     warnings.warn(f"{old} is deprecated; use {new} instead", DeprecationWarning, stacklevel=3)
 
 
-def spawn_n(fn: Callable[P, object] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> None:
-    """Run ``fn`` in a new green thread without a result handle; a failure is logged at once."""
+def spawn_n(fn: Callable[P, object] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> SpawnN:
+    """Run ``fn`` in a new green thread with no result; a failure is logged at once.
+
+    Returns the thread's ``SpawnN`` handle (eventlet returns the greenlet):
+    ``kill`` accepts it and its ``dead`` tells whether the call has ended.
+    """
     fn = _the_function("spawn_n", fn, kwargs)
-    get_hub().start_task(_Call(fn, args, kwargs))
+    task = _Call(fn, args, kwargs)
+    get_hub().start_task(task)
+    return task
 
 
 def _the_function(caller: str, fn: Callable[..., Any] | None, kwargs: dict[str, Any]) -> Callable[..., Any]:
@@ -221,7 +228,7 @@ def kill(gt: GreenThread[Any] | Task | greenlet, *throw_args: Any) -> None:
 
 
 class _Call(Task):
-    """A ``spawn_n`` task: no handle, failures reported immediately."""
+    """A ``spawn_n`` task: no result kept, failures reported immediately."""
 
     __slots__ = ("_args", "_ctx", "_fn", "_kwargs", "_on_cancel")
 
@@ -249,8 +256,22 @@ class _Call(Task):
         finally:
             self._state = _DONE
 
+    @property
+    def dead(self) -> bool:
+        """True once the call has ended (returned, raised, or been killed), or was killed before starting."""
+        return self._state == _DONE
+
+    def __bool__(self) -> bool:
+        """True while the call runs (started and not ended), as a greenlet's truth."""
+        return self._state == _RUNNING
+
     def __repr__(self) -> str:
         return f"<green thread {_name(self._fn)} (spawn_n)>"
+
+
+# What ``spawn_n`` returns (and ``getcurrent()`` inside its function): a handle with
+# ``dead`` that ``kill`` accepts. The class is private; the name is for type hints.
+SpawnN = _Call
 
 
 class GreenThread(Task, Generic[T]):

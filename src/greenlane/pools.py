@@ -13,14 +13,15 @@ Counts, kept as eventlet keeps them:
 - ``current_size``: items that exist (created and not dropped), checked out
   or free;
 - ``free_items``: the created items not checked out;
-- the waiting getters park on a channel (a ``LightQueue(0)``), so an item
-  returned while one waits goes to it without passing through
-  ``free_items``.
+- getters that found neither a free item nor room to create one park in a
+  FIFO wait queue (greenlane's one parking primitive).
 
 Invariant: ``free_items`` is empty while a getter waits (``put`` hands the
-item over instead of storing it). Shrinking with ``resize`` drops items as
-they come back until ``current_size`` fits, and never takes one from a
-holder.
+item over instead of storing it). A getter killed or timed out after being
+handed an item but before it ran passes the item on (the park's
+``on_abandon``): to the next getter, else back to ``free_items``, so an item
+is never lost. Shrinking with ``resize`` drops items as they come back until
+``current_size`` fits, and never takes one from a holder.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from .queue import Full, LightQueue
+from ._core import WaitQueue, park
 
 __all__ = ["Pool", "Token", "TokenPool"]
 
@@ -59,8 +60,8 @@ class Pool(Generic[T]):
         self.max_size = max_size
         self.order_as_stack = order_as_stack
         self.current_size = 0
-        self.channel: LightQueue[T] = LightQueue(0)
         self.free_items: deque[T] = deque()
+        self._getters = WaitQueue()
         if create is not None:
             self.create = create  # type: ignore[method-assign]
         for _ in range(min_size):
@@ -78,7 +79,12 @@ class Pool(Generic[T]):
             except BaseException:
                 self.current_size -= 1
                 raise
-        return self.channel.get()
+        item: T = park("Pool.get", None, self._getters.records, self._pass_on)
+        return item
+
+    def _pass_on(self, item: T) -> None:
+        """A getter handed ``item`` left before taking it: the item goes on as if put back."""
+        self._give(item)
 
     @contextmanager
     def item(self) -> Iterator[T]:
@@ -94,12 +100,11 @@ class Pool(Generic[T]):
         if self.current_size > self.max_size:
             self.current_size -= 1  # shrinking: this one is not kept
             return
-        if self.waiting():
-            try:
-                self.channel.put(item, block=False)
-                return
-            except Full:  # the waiter left meanwhile
-                pass
+        self._give(item)
+
+    def _give(self, item: T) -> None:
+        if self._getters.unpark_one(item):
+            return
         if self.order_as_stack:
             self.free_items.appendleft(item)
         else:
@@ -117,7 +122,7 @@ class Pool(Generic[T]):
 
     def waiting(self) -> int:
         """Green threads waiting in ``get``."""
-        return max(0, self.channel.getting() - self.channel.putting())
+        return len(self._getters)
 
     def create(self) -> T:
         """Make a new item: override it, or pass ``create=`` to the constructor."""

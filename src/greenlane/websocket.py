@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import struct
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -33,6 +36,7 @@ try:
     from wsproto.connection import Connection, ConnectionState, ConnectionType
     from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
     from wsproto.extensions import Extension, PerMessageDeflate
+    from wsproto.frame_protocol import CloseReason, FrameDecoder, FrameProtocol, Opcode, RsvBits
     from wsproto.utilities import LocalProtocolError
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
     raise ImportError(
@@ -228,6 +232,68 @@ def _extensions(given: dict[str, dict[str, Any]] | list[Extension] | None, clien
     return extensions
 
 
+class _FrameLimit(Extension):
+    """Not negotiated: refuses a frame whose header announces more than ``limit`` bytes.
+
+    wsproto asks every enabled extension about each frame header, so a frame
+    too big is refused before any of its payload is taken in (1009, with
+    eventlet's reason text); whole messages are bounded again in ``_collect``.
+    """
+
+    name = "greenlane-frame-limit"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.refused: int | None = None  # the announced length of the frame refused
+
+    def enabled(self) -> bool:
+        return True
+
+    def offer(self) -> bool:  # never offered or accepted: it is local
+        return False
+
+    def frame_inbound_header(
+        self, proto: FrameDecoder | FrameProtocol, opcode: Opcode, rsv: RsvBits, payload_length: int
+    ) -> CloseReason | RsvBits:
+        if payload_length > self.limit:
+            self.refused = payload_length
+            return CloseReason.MESSAGE_TOO_BIG
+        return RsvBits(False, False, False)
+
+
+class _RawFrame:
+    """One frame as ``WebSocket._recv_frame`` reads it (eventlet's private message object)."""
+
+    def __init__(self, opcode: int, payload: bytes, decompressor: Any) -> None:
+        self.opcode = opcode
+        self.payload = payload
+        self.decompressor = decompressor  # set it None to read the payload as sent
+
+    def getvalue(self) -> bytes:
+        if self.decompressor is None:
+            return self.payload
+        return bytes(self.decompressor.decompress(self.payload + b"\x00\x00\xff\xff"))
+
+
+def _with_mask(frame: bytes, masked: bool) -> bytes:
+    """``frame`` (one serialized frame) with its payload masked (fresh key) or unmasked."""
+    length = frame[1] & 0x7F
+    start = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+    has_mask = bool(frame[1] & 0x80)
+    if has_mask == masked:
+        return frame
+    if has_mask:
+        key, payload = frame[start : start + 4], frame[start + 4 :]
+        return bytes([frame[0], frame[1] & 0x7F]) + frame[2:start] + _xor(payload, key)
+    key = os.urandom(4)
+    return bytes([frame[0], frame[1] | 0x80]) + frame[2:start] + key + _xor(frame[start:], key)
+
+
+def _xor(data: bytes, key: bytes) -> bytes:
+    repeated = (key * (len(data) // 4 + 1))[: len(data)]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(len(data), "big")
+
+
 class WebSocket:
     """One WebSocket connection: ``send``, ``wait``, ``close``; ``environ``, ``origin``, ``path``..."""
 
@@ -252,8 +318,10 @@ class WebSocket:
         self.path: str | None = environ.get("PATH_INFO")
         self.max_frame_length = max_frame_length
         self.client = client
+        self._limit = _FrameLimit(max_frame_length)
         self._conn = Connection(
-            ConnectionType.CLIENT if client else ConnectionType.SERVER, _extensions(extensions, client)
+            ConnectionType.CLIENT if client else ConnectionType.SERVER,
+            [*_extensions(extensions, client), self._limit],
         )
         self._send_lock = Semaphore(1)
         self._fragments: list[Any] = []
@@ -261,11 +329,63 @@ class WebSocket:
         self._closed = False  # nothing more will be read
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self._remote_close_data: bytes | None = None  # eventlet's name: the peer's close payload
+        self._raw = b""  # bytes _recv_frame read past its frame
         if pending:
             self._conn.receive_data(pending)
 
     def __repr__(self) -> str:
         return f"<WebSocket path={self.path!r} state={self._conn.state.name} closed={self._closed}>"
+
+    @property
+    def extensions(self) -> list[Extension]:
+        """The agreed extensions (wsproto objects, the frame-size guard left out)."""
+        return [ext for ext in self._conn._proto.extensions if ext is not self._limit]
+
+    @extensions.setter
+    def extensions(self, value: dict[str, dict[str, Any]] | list[Extension] | None) -> None:
+        # eventlet lets a client set them after construction (before the frames they apply to).
+        proto = self._conn._proto
+        proto.extensions = [*_extensions(value, self.client), self._limit]
+        proto._frame_decoder.extensions = proto.extensions
+
+    # -- eventlet's private frame helpers (its own tests use them) -------------
+
+    def _pack_message(self, message: str | bytes, masked: bool = False) -> bytes:
+        """One whole-message frame for ``message``, compressed as agreed, ``masked`` or not."""
+        return _with_mask(bytes(self._conn._proto.send_data(message, True)), masked)
+
+    def _send(self, frame: bytes) -> None:
+        """Send ``frame`` (bytes already framed) as is."""
+        self._send_bytes(frame)
+
+    def _recv_exact(self, size: int) -> bytes:
+        while len(self._raw) < size:
+            data = self.socket.recv(_RECV_SIZE)
+            if not data:
+                raise ConnectionClosedError("the WebSocket closed inside a frame")
+            self._raw += data
+        data, self._raw = self._raw[:size], self._raw[size:]
+        return data
+
+    def _recv_frame(self, message: Any = None) -> _RawFrame:
+        """Read one frame off the socket, bypassing the connection's state (eventlet's test helper).
+
+        ``getvalue()`` of the result decompresses it with a fresh decompressor
+        unless its ``decompressor`` is set None first.
+        """
+        head = self._recv_exact(2)
+        length = head[1] & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._recv_exact(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._recv_exact(8))
+        key = self._recv_exact(4) if head[1] & 0x80 else b""
+        payload = self._recv_exact(length)
+        if key:
+            payload = _xor(payload, key)
+        decompressor = zlib.decompressobj(-15) if head[0] & 0x40 else None
+        return _RawFrame(head[0] & 0x0F, payload, decompressor)
 
     def _send_bytes(self, data: bytes) -> None:
         with self._send_lock:
@@ -333,9 +453,19 @@ class WebSocket:
 
     def _on_close(self, event: CloseConnection) -> None:
         self.close_code, self.close_reason = event.code, event.reason
+        self._remote_close_data = struct.pack("!H", event.code) + (event.reason or "").encode("utf-8")
+        response = event.response()
+        if self._limit.refused is not None:
+            response = CloseConnection(
+                code=_MESSAGE_TOO_BIG,
+                reason=f"Incoming frame of {self._limit.refused} bytes is above length limit of "
+                f"{self.max_frame_length} bytes.",
+            )
+            self._remote_close_data = None  # wsproto's refusal, not the peer's close
+            self.close_code, self.close_reason = response.code, response.reason
         if self._conn.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
             try:
-                self._send_bytes(self._conn.send(event.response()))  # echo the close (or refuse a bad frame)
+                self._send_bytes(self._conn.send(response))  # echo the close (or refuse a bad frame)
             except (OSError, LocalProtocolError):
                 pass
         self._closed = True

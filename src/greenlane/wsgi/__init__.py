@@ -65,7 +65,7 @@ from ._common import (
     get_logger,
 )
 from ._headers import encode_header_line as _encode_header_line
-from ._input import ChunkReadError, Input
+from ._input import ChunkedBodyCut, ChunkReadError, Input
 from ._parser import BadRequest, Limits
 from ._protocol import HttpProtocol
 
@@ -92,6 +92,7 @@ __all__ = [
     "WSGI_LOCAL",
     "BadRequest",
     "ChunkReadError",
+    "ChunkedBodyCut",
     "HttpProtocol",
     "Input",
     "LoggerFileWrapper",

@@ -11,9 +11,9 @@ application or, for the environ keys, by the client).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final, NamedTuple
 
-__all__ = ["STATUS", "encode_header_line", "env_key", "head_lines"]
+__all__ = ["STATUS", "Head", "encode_header_line", "env_key", "head_lines", "response_head"]
 
 # Header names and values the application may send: no CR, LF or NUL (response splitting).
 _BAD_VALUE = re.compile(r"[\r\n\0]").search
@@ -117,3 +117,50 @@ def head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, b
         elif lower == "connection" and value.lower() == "close":
             closes = True
     return lines, has_length, has_date, closes
+
+
+class Head(NamedTuple):
+    """A response head as ``start_response`` got it, checked and formatted.
+
+    ``block``: the status line and the application's header lines (no blank line);
+    the server adds Content-Length, Date, Connection and the blank line.
+    """
+
+    block: str
+    code: int
+    has_length: bool
+    has_date: bool
+    closes: bool
+
+
+# (protocol version, status, capitalize, header pairs) -> Head: most applications send
+# the same few heads again and again, so the checks and formatting run once per head.
+# Bounded (heads that vary per request, with cookies or lengths, just churn it).
+_HEADS: dict[tuple[Any, ...], Head] = {}
+HEADS_MAX: Final = 256
+
+
+def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> Head:
+    """The checked head for ``start_response(status, headers)``; ValueError if unsafe."""
+    pairs = headers if type(headers) is tuple else tuple(headers)
+    key: tuple[Any, ...] | None = (version, status, capitalize, pairs)
+    try:
+        head = _HEADS.get(key)  # type: ignore[arg-type]
+    except TypeError:  # an unhashable header pair (a list): no caching
+        head, key = None, None
+    if head is not None:
+        return head
+    if not isinstance(status, str) or not STATUS(status):
+        raise ValueError(f"invalid WSGI status {status!r}")
+    lines, has_length, has_date, closes = head_lines(pairs, capitalize)
+    head = Head(f"{version} {status}\r\n" + "".join(lines), int(status[:3]), has_length, has_date, closes)
+    # Only heads made of plain str are cached: equal keys then mean equal text.
+    if (
+        key is not None
+        and type(status) is str
+        and all(type(name) is str and type(value) is str for name, value in pairs)
+    ):
+        if len(_HEADS) >= HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head

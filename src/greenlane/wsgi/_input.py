@@ -18,11 +18,21 @@ from typing import Any, Protocol
 
 from ._parser import BadRequest, Message
 
-__all__ = ["ChunkReadError", "Input"]
+__all__ = ["ChunkReadError", "ChunkedBodyCut", "Input"]
 
 
 class ChunkReadError(ValueError):
     """A chunked request body was malformed (eventlet's name; a ``ValueError``)."""
+
+
+class ChunkedBodyCut(ChunkReadError, OSError):
+    """The client closed before its chunked body ended.
+
+    Both a ``ChunkReadError`` and an ``OSError``: eventlet raises one or the
+    other depending on where the stream stopped (``IOError`` inside a chunk's
+    data, ``ChunkReadError`` where a chunk-size line was due, which includes
+    right after a chunk's last data byte), and applications catch either.
+    """
 
 
 class _Source(Protocol):
@@ -108,11 +118,9 @@ class Input:
             try:
                 if not self._source.receive():
                     if self.chunked_input:
-                        # eventlet's two cases: cut inside a chunk's data, or where a
-                        # chunk-size line should be (a malformed body, its ValueError).
                         if self._source.in_chunk:
-                            raise OSError("unexpected end of file while parsing chunked data")
-                        raise ChunkReadError("unexpected end of file where a chunk-size line was due")
+                            raise ChunkedBodyCut("unexpected end of file while parsing chunked data")
+                        raise ChunkedBodyCut("unexpected end of file where a chunk-size line was due")
                     return False  # a Content-Length body cut short: a short read, as a file's
             except BadRequest as exc:
                 if message.body or message.complete:

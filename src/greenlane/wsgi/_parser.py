@@ -239,8 +239,10 @@ class RequestParser:
         self._url.append(part)
         self._url_size += len(part)
         self._head_size += len(part)
-        # +12 for the method's space and " HTTP/1.1": the limit is on the request line.
-        if self._url_size + len(self._parser.get_method()) + 10 >= self._limits.max_request_line:
+        # The limit is on the request line: the method, its space and " HTTP/1.1" count too.
+        # (llhttp's methods are at most 13 characters: look the method up only when near.)
+        limit = self._limits.max_request_line
+        if self._url_size + 24 >= limit and self._url_size + len(self._parser.get_method()) + 10 >= limit:
             self._error = BadRequest(414, "Request-URI Too Long")
             raise self._error
 

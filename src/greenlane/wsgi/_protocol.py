@@ -44,10 +44,10 @@ from ._common import (
     STATE_REQUEST,
     WSGI_LOCAL,
     addr_to_host_port,
-    date_header,
+    date_line,
     log_date_time_string,
 )
-from ._headers import STATUS, encode_header_line, env_key, head_lines
+from ._headers import Head, encode_header_line, env_key, response_head
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Message, RequestParser
 
@@ -312,6 +312,8 @@ class HttpProtocol:
                 "REMOTE_ADDR": str(client_host),
                 "REMOTE_PORT": str(client_port),
                 "GATEWAY_INTERFACE": "CGI/1.1",
+                "CONTENT_TYPE": "text/plain",  # eventlet's default when the client sent none
+                "eventlet.set_idle": self._set_idle,
             }
             if type(self.server).get_environ is _default_server_environ():
                 # The stock Server's entries never change: copy them with these, once.
@@ -331,7 +333,6 @@ class HttpProtocol:
         if question:
             env["QUERY_STRING"] = query
         env["SERVER_PROTOCOL"] = message.version
-        env["CONTENT_TYPE"] = "text/plain"  # eventlet's default when the client sent none
         raw = []
         for name, value in message.headers:
             text = value.decode("latin-1").strip(" \t")
@@ -353,7 +354,6 @@ class HttpProtocol:
             self, message, self.connection, wfile_line
         )
         env["eventlet.posthooks"] = []
-        env["eventlet.set_idle"] = self._set_idle
         return env
 
     def _set_idle(self) -> None:
@@ -363,8 +363,8 @@ class HttpProtocol:
 
     def handle_one_response(self) -> None:
         """Run the application and send what it returns."""
-        start = time.time()
         server = self.server
+        start = time.time() if server.log_output else 0.0
         env = self.environ
         message = self._message
         assert message is not None
@@ -374,48 +374,49 @@ class HttpProtocol:
         sendall = self.connection.sendall
         http11 = message.version == "HTTP/1.1" and self.protocol_version == "HTTP/1.1"
         method = message.method
-        status_line = ""
-        header_lines: list[str] | None = None  # set by start_response
+        head: Head | None = None  # set by start_response
         header_pairs: Any = ()
-        has_length = has_date = chunked = bodyless = app_closes = False
+        content_length = ""  # the line the server adds when it knows the length
+        chunked = bodyless = False
         status_code = 200
         length = 0
 
         def write(data: bytes) -> None:
             nonlocal chunked, length
-            if header_lines is None:
+            if head is None:
                 raise AssertionError("write() before start_response()")
             if not headers_sent:
-                lines = [status_line, *header_lines]
-                if not has_date:
-                    lines.append(f"Date: {date_header()}\r\n")
+                lines = head.block + content_length
+                if not head.has_date:
+                    lines += date_line()
                 keep = not self.close_connection and bool(server.keepalive)
                 keep = keep and self.conn_state[2] != STATE_CLOSE  # stopping: this is the last
-                if not has_length and not bodyless:
+                if not head.has_length and not content_length and not bodyless:
                     if http11:
                         chunked = True
-                        lines.append("Transfer-Encoding: chunked\r\n")
+                        lines += "Transfer-Encoding: chunked\r\n"
                     else:
                         keep = False  # an HTTP/1.0 client reads the body to the end of the stream
-                if app_closes:
+                if head.closes:
                     keep = False  # the application said so, in its own Connection header
                 self.close_connection = not keep
                 if not keep:
-                    if not app_closes:
-                        lines.append("Connection: close\r\n")
+                    if not head.closes:
+                        lines += "Connection: close\r\n"
                 elif message.version == "HTTP/1.0" or "keep-alive" in env.get("HTTP_CONNECTION", "").lower():
-                    lines.append("Connection: keep-alive\r\n")  # echoed to a client that asked
+                    lines += "Connection: keep-alive\r\n"  # echoed to a client that asked
                     if server.keepalive is not True and int(server.keepalive):
-                        lines.append(f"Keep-Alive: timeout={int(server.keepalive)}\r\n")
-                lines.append("\r\n")
+                        lines += f"Keep-Alive: timeout={int(server.keepalive)}\r\n"
                 try:
-                    head = "".join(lines).encode("latin-1")
+                    out = (lines + "\r\n").encode("latin-1")
                 except UnicodeEncodeError:
                     for name, value in header_pairs:
                         encode_header_line((name, value))  # raises, naming the culprit
                     raise
                 headers_sent.append(1)
-                out = head + (b"%x\r\n%s\r\n" % (len(data), data) if chunked and data else data)
+                # One send for the head and the first piece of the body.
+                if data:
+                    out += b"%x\r\n%s\r\n" % (len(data), data) if chunked else data
             elif chunked:
                 if not data:
                     return
@@ -426,29 +427,24 @@ class HttpProtocol:
             length += len(out)
 
         def start_response(status: str, response_headers: Any, exc_info: Any = None) -> Any:
-            nonlocal status_line, header_lines, header_pairs, has_length, has_date, bodyless
-            nonlocal status_code, app_closes
+            nonlocal head, header_pairs, bodyless, status_code, content_length
             if exc_info:
                 try:
                     if headers_sent:
                         raise exc_info[1].with_traceback(exc_info[2])
                 finally:
                     exc_info = None
-            if not isinstance(status, str) or not STATUS(status):
-                raise ValueError(f"invalid WSGI status {status!r}")
-            code = int(status[:3])
-            lines, has_length, has_date, app_closes = head_lines(
-                response_headers, self.capitalize_response_headers
+            head = response_head(
+                self.protocol_version, status, response_headers, self.capitalize_response_headers
             )
-            status_code = code
+            code = status_code = head.code
+            content_length = ""
             bodyless = (
                 code in (204, 304)
                 or method == "HEAD"
                 or 100 <= code < 200
                 or (method == "CONNECT" and 200 <= code < 300)
             )
-            status_line = f"{self.protocol_version} {status}\r\n"
-            header_lines = lines
             header_pairs = response_headers
             return write
 
@@ -461,16 +457,15 @@ class HttpProtocol:
                     WSGI_LOCAL.already_handled = True
                 # A complete response whose length is known: send a Content-Length.
                 elif (
-                    header_lines is not None
+                    head is not None
                     and not headers_sent
                     and (type(result) is list or hasattr(result, "__len__"))
                 ):
-                    if not has_length and not bodyless:
+                    if not head.has_length and not bodyless:
                         size = 0
                         for item in result:
                             size += len(item)
-                        header_lines.append(f"Content-Length: {size}\r\n")
-                        has_length = True
+                        content_length = f"Content-Length: {size}\r\n"
                     if request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
                 if not result and getattr(WSGI_LOCAL, "already_handled", False):
@@ -478,23 +473,15 @@ class HttpProtocol:
                     WSGI_LOCAL.already_handled = False
                     self.close_connection = True
                     return
-                minimum = self.minimum_chunk_size
-                if "eventlet.minimum_write_chunk_size" in env:
-                    minimum = int(env["eventlet.minimum_write_chunk_size"])
-                towrite: list[bytes] = []
-                towrite_size = 0
-                for item in result:
-                    if not item:
-                        continue
-                    data = item.encode("ascii") if isinstance(item, str) else item
-                    towrite.append(data)
-                    towrite_size += len(data)
-                    if towrite_size >= minimum:
-                        write(towrite[0] if len(towrite) == 1 else b"".join(towrite))
-                        towrite = []
-                        towrite_size = 0
-                if towrite or not headers_sent:
-                    write(b"".join(towrite))
+                if (
+                    not headers_sent
+                    and type(result) is list
+                    and len(result) == 1
+                    and type(result[0]) is bytes
+                ):
+                    write(result[0])  # the common case: one piece, sent with the head
+                else:
+                    self._write_body(result, write, headers_sent)
                 if chunked:
                     sendall(b"0\r\n\r\n")
                     length += 5
@@ -531,6 +518,27 @@ class HttpProtocol:
                     self.close_connection = True  # the client left mid-body
             if env["eventlet.posthooks"] or server.log_output:
                 self._after_response(start, status_code, length)
+
+    def _write_body(self, result: Any, write: Any, headers_sent: list[int]) -> None:
+        """Send the pieces of ``result``, joined up to ``minimum_chunk_size`` bytes a send."""
+        minimum = self.minimum_chunk_size
+        env = self.environ
+        if "eventlet.minimum_write_chunk_size" in env:
+            minimum = int(env["eventlet.minimum_write_chunk_size"])
+        towrite: list[bytes] = []
+        towrite_size = 0
+        for item in result:
+            if not item:
+                continue
+            data = item.encode("ascii") if isinstance(item, str) else item
+            towrite.append(data)
+            towrite_size += len(data)
+            if towrite_size >= minimum:
+                write(towrite[0] if len(towrite) == 1 else b"".join(towrite))
+                towrite = []
+                towrite_size = 0
+        if towrite or not headers_sent:
+            write(b"".join(towrite))
 
     def _after_response(self, start: float, status_code: int, length: int) -> None:
         """Posthooks, then the access-log line."""
