@@ -39,6 +39,7 @@ class FdWaits(FdLines):
 
     _readers: dict[int, Parked]
     _writers: dict[int, Parked]
+    _close_watchers: dict[int, set[Any]]
     _registered: dict[int, int]
     _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
     _wakeup_r: int
@@ -132,8 +133,32 @@ class FdWaits(FdLines):
         """Announce that ``fd`` is about to be closed: its waiters (all of them) get ``IOClosed``."""
         for rec in self._fd_waiters(fd):
             self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while waited on"))
+        if self._close_watchers:
+            for glet in self._close_watchers.pop(fd, ()):
+                self.throw(glet, IOClosed(errno.EBADF, f"fd {fd} was closed while selected on"))
         if self._registered.pop(fd, None) is not None:
             self._poller.unregister(fd)
+
+    def watch_close(self, fds: Any, glet: Any) -> None:
+        """Have ``notify_close`` of any of ``fds`` throw ``IOClosed`` into ``glet`` (until ``unwatch_close``).
+
+        For waits on fds the hub does not hold itself: a green ``select``
+        parks on a private epoll set, yet a close of a socket it watches
+        must wake it, as eventlet's does.
+        """
+        watchers = self._close_watchers
+        for fd in fds:
+            watchers.setdefault(fd, set()).add(glet)
+
+    def unwatch_close(self, fds: Any, glet: Any) -> None:
+        """Undo ``watch_close`` (fds already closed are skipped)."""
+        watchers = self._close_watchers
+        for fd in fds:
+            glets = watchers.get(fd)
+            if glets is not None:
+                glets.discard(glet)
+                if not glets:
+                    del watchers[fd]
 
     def release_fd(self, fd: int) -> None:
         """``notify_close`` from any OS thread; nothing to do once the hub is closed."""

@@ -184,6 +184,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
         self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
+        self._close_watchers: dict[int, set[greenlet]] = {}  # see FdWaits.watch_close
         self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0

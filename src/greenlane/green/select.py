@@ -19,6 +19,8 @@ import select as _std
 from collections.abc import Iterable
 from typing import Any, Final
 
+from greenlet import getcurrent as _getcurrent
+
 from .._core import READ, check_timeout, get_hub
 from ..tpool import execute as _in_native_thread
 
@@ -90,16 +92,21 @@ def select(
         for obj in objs:
             fd = _fileno(obj)
             masks[fd] = masks.get(fd, 0) | mask
+    me = _getcurrent()
     with _StdEpoll() as ep:
         for fd, mask in masks.items():
             try:
                 ep.register(fd, mask)
             except PermissionError:
                 pass  # a regular file: always ready, and select(0) above already said so
-        while _park_on(ep.fileno(), deadline):
-            ready = _std_select(rlist, wlist, xlist, 0)
-            if ready[0] or ready[1] or ready[2]:
-                return ready
+        hub.watch_close(masks, me)  # a close of a watched fd wakes us with IOClosed, as eventlet's
+        try:
+            while _park_on(ep.fileno(), deadline):
+                ready = _std_select(rlist, wlist, xlist, 0)
+                if ready[0] or ready[1] or ready[2]:
+                    return ready
+        finally:
+            hub.unwatch_close(masks, me)
     return [], [], []
 
 
