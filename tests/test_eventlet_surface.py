@@ -265,7 +265,7 @@ def test_tpool_private_size_and_threads_as_cinders_fixtures_use_them() -> None:
         tpool._nthreads = 3  # type: ignore[attr-defined]
         assert tpool._nthreads == 3  # type: ignore[attr-defined]
         assert tpool.execute(lambda: 1) == 1
-        assert len(tpool._threads) == 3  # type: ignore[attr-defined]
+        assert 1 <= len(tpool._threads) <= 3  # type: ignore[attr-defined]  # started as needed
     finally:
         tpool.set_num_threads(before)
 
