@@ -414,3 +414,31 @@ def test_selector_read_and_write_events(pair: tuple[gsocket.socket, gsocket.sock
         assert sel.select(0) == [(sel.get_key(a), selectors.EVENT_READ)]
         sel.unregister(a)
         assert sel.get_map() == {}
+
+
+def test_notify_close_of_a_selected_fd_wakes_the_select_with_ioclosed(pair: Any) -> None:
+    from greenlane.hubs import IOClosed
+
+    a, _b = pair
+    waiter = greenlane.spawn(gselect.select, [a], [], [])
+    assert_blocked(waiter)
+    greenlane.get_hub().notify_close(a.fileno())  # what closing a socket the hub knows does
+    with pytest.raises(IOClosed):
+        waiter.wait()
+    assert not greenlane.get_hub()._close_watchers
+
+
+def test_mark_as_reopened_wakes_a_select_on_a_plain_socket() -> None:
+    from greenlane.hubs import IOClosed
+
+    a, b = socket.socketpair()  # not green: only the fd number is known to the hub
+    with a, b:
+        waiter = greenlane.spawn(gselect.select, [a], [], [a])
+        greenlane.sleep(0)
+        assert_blocked(waiter)
+        greenlane.get_hub().mark_as_reopened(a.fileno())
+        with pytest.raises(IOClosed):
+            waiter.wait()
+        done = greenlane.spawn(gselect.select, [a], [], [], 0.01)
+        assert done.wait() == ([], [], [])  # nothing left watching: a later select is unaffected
+    assert not greenlane.get_hub()._close_watchers
