@@ -28,6 +28,7 @@ from greenlane import tpool
 from greenlane._core._hub import _tls
 from greenlane.green import socket as gsocket
 from greenlane.hubs import IOClosed, get_hub
+from greenlane.testing import wait_until_parked
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -88,14 +89,6 @@ def drain(sock: gsocket.socket, nbytes: int) -> bytes:
         chunks.append(chunk)
         nbytes -= len(chunk)
     return b"".join(chunks)
-
-
-def assert_blocked(gt: greenlane.GreenThread[Any]) -> None:
-    """``gt`` is still waiting while this green thread keeps running: only ``gt`` is blocked."""
-    for _ in range(3):
-        greenlane.sleep(0)
-    greenlane.sleep(0.01)  # a real pass through the poller
-    assert not gt.dead
 
 
 # -- the module and the class ---------------------------------------------
@@ -239,7 +232,7 @@ def test_accept_and_connect_over_loopback() -> None:
 def test_accept_waits_only_its_green_thread() -> None:
     with gsocket.create_server(("127.0.0.1", 0)) as server:
         gt = greenlane.spawn(server.accept)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         with gsocket.create_connection(server.getsockname()):
             conn, _ = gt.wait()
             conn.close()
@@ -368,7 +361,7 @@ def test_unix_connect_to_a_full_backlog_waits_as_the_stdlib(tmp_path: Any) -> No
                 late.connect(path)
         with gsocket.socket(socket.AF_UNIX) as late:
             gt = greenlane.spawn(late.connect, path)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             conn, _ = server.accept()  # makes room
             conn.close()
             assert gt.wait() is None
@@ -406,7 +399,7 @@ def test_stream_receive_parks_until_data(method: str) -> None:
                 return f.read(5)
 
         gt = greenlane.spawn(receive)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().readers == 1
         a.sendall(b"hello")
         assert gt.wait() == b"hello"
@@ -445,7 +438,7 @@ def test_reads_after_a_read_that_waited_keep_the_stdlib_meaning(method: str) -> 
 
         def waited_read() -> None:
             gt = greenlane.spawn(read, 1)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"w")
             assert gt.wait() == b"w"
 
@@ -490,13 +483,13 @@ def test_datagrams_recvfrom_and_sendto() -> None:
     a, b = udp_pair()
     with a, b:
         gt = greenlane.spawn(b.recvfrom, 100)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert a.sendto(b"one", b.getsockname()) == 3
         assert gt.wait() == (b"one", a.getsockname())
 
         buf = bytearray(100)
         gt2 = greenlane.spawn(b.recvfrom_into, buf)
-        assert_blocked(gt2)
+        wait_until_parked(gt2)
         assert a.sendto(b"two", 0, b.getsockname()) == 3  # the (data, flags, address) form
         assert gt2.wait() == (3, a.getsockname())
         assert bytes(buf[:3]) == b"two"
@@ -513,7 +506,7 @@ def test_sendmsg_and_recvmsg_carry_ancillary_data() -> None:
         with a, b:
             fds = array.array("i", [w])
             gt = greenlane.spawn(b.recvmsg, 100, socket.CMSG_SPACE(fds.itemsize))
-            assert_blocked(gt)
+            wait_until_parked(gt)
             sent = a.sendmsg([b"fd ", b"follows"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
             assert sent == 10
             data, ancdata, flags, _ = gt.wait()
@@ -545,7 +538,7 @@ def test_send_parks_while_the_buffer_is_full() -> None:
     with a, b:
         queued = fill(a)
         gt = greenlane.spawn(a.send, b"last")
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().writers == 1
         drain(b, queued)
         assert gt.wait() == 4
@@ -598,7 +591,7 @@ def test_a_second_reader_of_one_socket_is_refused_clearly() -> None:
     a, b = gsocket.socketpair()
     with a, b:
         first = greenlane.spawn(b.recv, 10)
-        assert_blocked(first)
+        wait_until_parked(first)
         with pytest.raises(RuntimeError, match="already has a green thread waiting to read"):
             b.recv(10)
         a.sendall(b"x")
@@ -662,7 +655,7 @@ def test_makefile_binary_read_write() -> None:
     a, b = gsocket.socketpair()
     with a, b, a.makefile("wb") as w, b.makefile("rb") as r:
         gt = greenlane.spawn(r.readline)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         w.write(b"line one\nline two\n")
         w.flush()
         assert gt.wait() == b"line one\n"
@@ -679,7 +672,7 @@ def test_makefile_text_mode() -> None:
         "r", encoding="utf-8", newline=""
     ) as r:
         gt = greenlane.spawn(r.readline)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         w.write("héllo\n")
         w.flush()
         assert gt.wait() == "héllo\r\n"
@@ -717,7 +710,7 @@ def test_half_close() -> None:
     client, conn = tcp_pair()
     with client, conn:
         gt = greenlane.spawn(conn.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         client.shutdown(socket.SHUT_WR)
         assert gt.wait() == b""
         conn.sendall(b"after half-close")  # the other direction still works
@@ -747,7 +740,7 @@ def test_dup() -> None:
             assert not os.get_blocking(d.fileno())
             b.close()
             gt = greenlane.spawn(d.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"via dup")
             assert gt.wait() == b"via dup"
 
@@ -756,7 +749,7 @@ def test_detach_releases_the_registration_and_keeps_the_fd() -> None:
     a, b = gsocket.socketpair()
     with a:
         gt = greenlane.spawn(b.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"1")
         assert gt.wait() == b"1"
         fd = b.fileno()
@@ -766,7 +759,7 @@ def test_detach_releases_the_registration_and_keeps_the_fd() -> None:
         assert fd not in get_hub()._registered
         with gsocket.socket(fileno=fd) as again:
             gt = greenlane.spawn(again.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"2")
             assert gt.wait() == b"2"
 
@@ -800,7 +793,7 @@ def test_fromfd_duplicates() -> None:
             assert isinstance(c, gsocket.socket)
             assert c.fileno() != b.fileno()
             gt = greenlane.spawn(c.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"fromfd")
             assert gt.wait() == b"fromfd"
         b.settimeout(SHORT)
@@ -812,7 +805,7 @@ def test_green_socket_on_a_stdlib_socket_fd() -> None:
     std_a, std_b = socket.socketpair()
     with std_a, gsocket.socket(fileno=std_b.detach()) as green:
         gt = greenlane.spawn(green.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         std_a.sendall(b"mixed")
         assert gt.wait() == b"mixed"
 
@@ -906,7 +899,7 @@ def test_greenlane_timeout_and_kill_interrupt_a_blocked_recv() -> None:
         with pytest.raises(greenlane.Timeout), greenlane.Timeout(SHORT):
             b.recv(1)
         gt = greenlane.spawn(b.recv, 1)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         gt.kill()
         stats = get_hub().statistics()
         assert (stats.readers, stats.timers) == (0, 0)
@@ -919,7 +912,7 @@ def test_greenlane_timeout_and_kill_interrupt_a_blocked_recv() -> None:
 
 def _wait_then_close(start_wait: Callable[[], Any], sock: gsocket.socket) -> None:
     gt = greenlane.spawn(start_wait)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     fd = sock.fileno()
     assert fd in get_hub()._registered
     sock.close()
@@ -957,7 +950,7 @@ def test_close_from_another_os_thread_wakes_the_waiter() -> None:
     a, b = gsocket.socketpair()
     with a:
         gt = greenlane.spawn(b.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         closer = threading.Thread(target=b.close)
         closer.start()
         # IOClosed when the hub hears of the close first; a poll/select hub may instead
@@ -1005,7 +998,7 @@ def _assert_reused_fd_works(fd: int) -> None:
         assert c.fileno() == fd
         c.settimeout(HANG_GUARD)  # a stale registration would hang: fail instead
         gt = greenlane.spawn(c.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         d.sendall(b"reused")
         assert gt.wait() == b"reused"
         c.settimeout(SHORT)
@@ -1016,7 +1009,7 @@ def _assert_reused_fd_works(fd: int) -> None:
 def test_fd_reuse_after_close_does_not_hang() -> None:
     a, b = gsocket.socketpair()
     gt = greenlane.spawn(b.recv, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()
@@ -1030,7 +1023,7 @@ def test_fd_reuse_after_close_does_not_hang() -> None:
 def test_collected_socket_leaves_no_stale_registration() -> None:
     a, b = gsocket.socketpair()
     gt = greenlane.spawn(b.recv, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()

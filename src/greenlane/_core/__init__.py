@@ -26,6 +26,7 @@ from ._pollers import ERROR, READ, WRITE
 from ._stdlib import refuse_free_threading
 from ._timers import Timer
 from ._waitqueue import WaitQueue
+from ._waitstate import WaitState, wait_state
 
 __all__ = [
     "ERROR",
@@ -43,6 +44,7 @@ __all__ = [
     "Task",
     "Timer",
     "WaitQueue",
+    "WaitState",
     "current",
     "current_hub",
     "get_hub",
@@ -51,4 +53,5 @@ __all__ = [
     "refuse_free_threading",
     "reset_thread_hub",
     "set_preferred_poller",
+    "wait_state",
 ]

@@ -11,20 +11,41 @@ clock straight to the next deadline instead of sleeping. A 10-minute back-off
 schedule then runs in milliseconds and its timings are exact. While an fd or
 cross-thread work is being waited on, the clock advances with real time, so
 such waits are never cut short.
+
+Synchronising on the hub, not on the clock. A test that must know a green
+thread has reached its wait asks the hub instead of sleeping "long enough":
+``wait_until_parked(gt)`` yields until ``gt`` is parked (``reason=`` names
+the wait), ``wait_until_parked()`` until every other green thread is, and
+``assert_parked(gt, reason=...)`` checks the thread's parking record now.
+They read the hub through ``greenlane._core.wait_state`` and never write it.
+Their only clock is a hang guard (``PARKING_PATIENCE``): a thread that never
+parks fails the test with its state, instead of hanging it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
-from .._core import Hub, get_hub, reset_thread_hub
+from .._core import Hub, WaitState, _stdlib, current, get_hub, reset_thread_hub, wait_state
 
-__all__ = ["HubNotEmptyError", "VirtualClock", "assert_hub_empty", "fresh_hub", "virtual_time"]
+__all__ = [
+    "HubNotEmptyError",
+    "VirtualClock",
+    "assert_hub_empty",
+    "assert_parked",
+    "fresh_hub",
+    "virtual_time",
+    "wait_until_parked",
+]
 
 # Yields allowed for finished threads to settle before a hub counts as leaking.
 SETTLE_YIELDS: Final = 3
+# Real seconds ``wait_until_parked`` gives a thread to reach its wait before failing the
+# test: a guard against a hang, never a synchronisation (it returns as soon as the hub
+# says so); wide, because a loaded CI machine may not run the process for seconds.
+PARKING_PATIENCE: Final = 30.0
 
 
 class HubNotEmptyError(AssertionError):
@@ -101,6 +122,57 @@ def assert_hub_empty(hub: Hub | None = None) -> None:
             f"{stats.timers} timers, {stats.readers} readers, {stats.writers} writers, "
             f"{stats.ready} ready; timers: {hub.timers()[:5]}"
         )
+
+
+def _matches(state: WaitState, reason: str | None) -> bool:
+    return state.parked and (reason is None or reason in state.reason)
+
+
+def assert_parked(thread: Any, reason: str | None = None) -> WaitState:
+    """Raise ``AssertionError`` unless ``thread`` is parked now (on a wait whose reason contains ``reason``).
+
+    ``thread`` is a ``GreenThread`` or a greenlet. Returns its ``WaitState``.
+    A thread woken but not yet resumed is not parked.
+    """
+    state = wait_state(thread)
+    if not _matches(state, reason):
+        want = "parked" if reason is None else f"parked on {reason!r}"
+        raise AssertionError(f"{thread!r} is not {want}: {state}")
+    return state
+
+
+def wait_until_parked(*threads: Any, reason: str | None = None, patience: float = PARKING_PATIENCE) -> None:
+    """Let the hub run until each of ``threads`` is parked (on ``reason``, if given).
+
+    With no thread named: until every other green thread of this hub is
+    parked, that is, nothing but the caller is ready to run. Each check
+    follows a full pass of the hub (``sleep(0)``: I/O polled, due timers
+    fired), so a thread found parked on an fd really found nothing to read.
+    Raises ``AssertionError`` naming each thread's state if that takes longer
+    than ``patience`` real seconds (a hang guard, see ``PARKING_PATIENCE``).
+    """
+    from ..greenthread import sleep
+
+    if not patience > 0:
+        raise ValueError(f"patience must be a positive number of seconds, not {patience!r}")
+    me = current()
+    for thread in threads:
+        if thread is me:
+            raise ValueError(f"a green thread cannot wait for itself to park: {thread!r}")
+        wait_state(thread)  # a TypeError now for a non-thread, not after the patience
+    hub = get_hub()
+    deadline = _stdlib.monotonic() + patience
+    while True:
+        sleep(0)
+        if threads:
+            if all(_matches(wait_state(t), reason) for t in threads):
+                return
+        elif not hub.statistics().ready:
+            return
+        if _stdlib.monotonic() > deadline:
+            what = ", ".join(f"{t!r}: {wait_state(t)}" for t in threads) or repr(hub)
+            want = "parked" if reason is None else f"parked on {reason!r}"
+            raise AssertionError(f"not {want} after {patience} s: {what}")
 
 
 def _discard(hub: Hub) -> None:
