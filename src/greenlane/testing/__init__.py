@@ -24,7 +24,7 @@ parks fails the test with its state, instead of hanging it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -37,6 +37,7 @@ __all__ = [
     "assert_parked",
     "fresh_hub",
     "virtual_time",
+    "wait_until",
     "wait_until_parked",
 ]
 
@@ -139,6 +140,24 @@ def assert_parked(thread: Any, reason: str | None = None) -> WaitState:
         want = "parked" if reason is None else f"parked on {reason!r}"
         raise AssertionError(f"{thread!r} is not {want}: {state}")
     return state
+
+
+def wait_until(condition: Callable[[], object], patience: float = PARKING_PATIENCE) -> None:
+    """Let the hub run, a pass at a time, until ``condition()`` is true.
+
+    For states the hub cannot name itself (another OS thread got somewhere,
+    a count reached a value). Raises ``AssertionError`` after ``patience``
+    real seconds (a hang guard, see ``PARKING_PATIENCE``).
+    """
+    from ..greenthread import sleep
+
+    if not patience > 0:
+        raise ValueError(f"patience must be a positive number of seconds, not {patience!r}")
+    deadline = _stdlib.monotonic() + patience
+    while not condition():
+        if _stdlib.monotonic() > deadline:
+            raise AssertionError(f"{condition!r} still false after {patience} s")
+        sleep(0)
 
 
 def wait_until_parked(*threads: Any, reason: str | None = None, patience: float = PARKING_PATIENCE) -> None:
