@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 
+import greenlet
 import pytest
 
 import greenlane
 from greenlane._core import _wakers
 from greenlane.green import signal as gsignal
+from greenlane.testing import assert_parked
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def test_handler_runs_while_everything_is_parked() -> None:
     event = greenlane.Event()
 
     def handler(signum: int, frame: object) -> None:
-        greenlane.sleep(0.01)  # a handler may block: it runs in a green thread of its own
+        greenlane.sleep(0)  # a handler may switch: it runs in a green thread of its own
         ran.append(greenlane.getcurrent())
         event.send(signum)
 
@@ -37,10 +38,16 @@ def test_handler_runs_while_everything_is_parked() -> None:
     assert gsignal.getsignal(signal.SIGUSR1) is handler
     assert signal.getsignal(signal.SIGUSR1) is gsignal._trampoline
 
-    sender = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1))  # a native thread
-    sender.start()
-    assert event.wait(timeout=10) == signal.SIGUSR1
-    sender.join(5)
+    sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGUSR1))  # a native thread
+    main = greenlet.getcurrent()
+
+    def start_sender() -> None:  # only once the main green thread waits
+        assert_parked(main, reason="event")
+        sender.start()
+
+    greenlane.spawn(start_sender)
+    assert event.wait(timeout=60) == signal.SIGUSR1  # the timeout is a hang guard
+    sender.join()
     assert len(ran) == 1
     assert gsignal.signal(signal.SIGUSR1, signal.SIG_IGN) is handler
     assert gsignal.getsignal(signal.SIGUSR1) == signal.SIG_IGN
@@ -100,14 +107,24 @@ def test_signal_from_a_native_thread_is_refused_like_the_stdlib() -> None:
 def test_an_installed_handler_counts_as_a_waker_for_the_deadlock_check() -> None:
     event = greenlane.Event()
     gsignal.signal(signal.SIGUSR1, lambda signum, frame: event.send("signalled"))
+    go_r, go_w = os.pipe()
     child = os.fork()  # another process sends the signal: no thread, timer or fd of ours pending
     if child == 0:
-        time.sleep(0.2)
+        os.read(go_r, 1)
         os.kill(os.getppid(), signal.SIGUSR1)
         os._exit(0)
+    os.close(go_r)
+    main = greenlet.getcurrent()
+
+    def let_the_child_signal() -> None:  # once the main green thread waits, with nothing else pending
+        assert_parked(main, reason="event")
+        os.write(go_w, b"x")
+
+    greenlane.spawn(let_the_child_signal)
     try:
         assert event.wait() == "signalled"  # no timeout: only the pending signal can end this
     finally:
+        os.close(go_w)
         os.waitpid(child, 0)
     gsignal.signal(signal.SIGUSR1, signal.SIG_DFL)
     with pytest.raises(greenlane.DeadlockError):
