@@ -21,14 +21,16 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import greenlet
 import pytest
 
 import greenlane
 from greenlane import tpool
+from greenlane._core import WaitState, wait_state
 from greenlane._core._hub import _tls
 from greenlane.green import socket as gsocket
 from greenlane.hubs import IOClosed, get_hub
-from greenlane.testing import wait_until_parked
+from greenlane.testing import wait_until, wait_until_parked
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -300,21 +302,16 @@ def test_connect_times_out(full_listener: tuple[str, int]) -> None:
 
 
 def test_connect_waits_only_its_green_thread(full_listener: tuple[str, int]) -> None:
-    ticks = 0
-
-    def ticker() -> None:
-        nonlocal ticks
-        while True:
-            greenlane.sleep(0.005)
-            ticks += 1
-
-    tk = greenlane.spawn(ticker)
+    main = greenlet.getcurrent()
+    seen: list[WaitState] = []
+    other = greenlane.spawn(lambda: seen.append(wait_state(main)))  # runs while main connects
     with gsocket.socket() as c:
         c.settimeout(0.2)
         with pytest.raises(TimeoutError):
             c.connect(full_listener)
-    tk.kill()
-    assert ticks >= 5  # 200 ms of waiting, 5 ms per tick: the ticker ran all along
+    other.wait()
+    # Parked on the connect (or, on a machine slow enough, already timed out of it).
+    assert seen[0].state in ("parked", "timed out") and seen[0].reason.startswith("socket: conn"), seen
 
 
 @pytest.mark.parametrize("address", [(TEST_NET, 80), ("2001:db8::1", 80)])
@@ -959,8 +956,7 @@ def test_close_from_another_os_thread_wakes_the_waiter() -> None:
             gt.wait()
         assert info.value.errno == errno.EBADF
         closer.join()
-        greenlane.sleep(0.01)  # let the hub run its queued unregistration
-        assert get_hub().statistics().readers == 0
+        wait_until(lambda: get_hub().statistics().readers == 0)  # the hub runs its queued unregistration
 
 
 def test_close_from_another_os_thread_then_fd_reuse_in_the_hub_thread() -> None:
@@ -1156,24 +1152,22 @@ def test_a_name_that_does_not_exist(call: str) -> None:
 
 def test_resolving_waits_only_the_green_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     real = gsocket._std_getaddrinfo
+    answer = threading.Event()  # a real one: the resolver is a native thread
 
     def slow_getaddrinfo(*args: Any) -> Any:
-        time.sleep(0.2)  # a slow DNS server, in whatever thread resolves
+        answer.wait(HANG_GUARD)  # a DNS server that answers only when the test says so
         return real(*args)
 
     monkeypatch.setattr(gsocket, "_std_getaddrinfo", slow_getaddrinfo)
-    ticks = 0
+    main = greenlet.getcurrent()
 
-    def ticker() -> None:
-        nonlocal ticks
-        while True:
-            greenlane.sleep(0.005)
-            ticks += 1
+    def answer_once_main_waits() -> None:  # runs only if resolving left the hub free
+        wait_until_parked(main, reason="tpool")
+        answer.set()
 
-    tk = greenlane.spawn(ticker)
+    helper = greenlane.spawn(answer_once_main_waits)
     assert gsocket.getaddrinfo("localhost", 80, socket.AF_INET)
-    tk.kill()
-    assert ticks >= 10  # 200 ms / 5 ms = 40 ticks for a free hub
+    helper.wait()
 
 
 def test_connect_to_a_name_resolves_in_the_pool(resolver_threads: list[tuple[str, bool]]) -> None:
