@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import greenlet
 import pytest
 
 import greenlane
@@ -60,11 +61,13 @@ def test_text_pipe_lines(pipe: tuple[int, int]) -> None:
     r, w = pipe
     with GreenPipe(r, "r") as reader, GreenPipe(w, "w") as writer:
 
+        main = greenlet.getcurrent()
+
         def produce() -> None:
             for i in range(3):
+                wait_until_parked(main)  # each line reaches a reader already waiting
                 writer.write(f"line {i}\n")
                 writer.flush()
-                greenlane.sleep(0.005)
             writer.close()
 
         gt = greenlane.spawn(produce)

@@ -184,8 +184,12 @@ def wait_until_parked(*threads: Any, reason: str | None = None, patience: float 
     while True:
         sleep(0)
         if threads:
-            if all(_matches(wait_state(t), reason) for t in threads):
+            states = [wait_state(t) for t in threads]
+            if all(_matches(state, reason) for state in states):
                 return
+            ended = [t for t, state in zip(threads, states, strict=True) if state.state == "done"]
+            if ended:  # it can never park again: say so now, not after the patience
+                raise AssertionError(f"ended instead of parking: {ended!r}")
         elif not hub.statistics().ready:
             return
         if _stdlib.monotonic() > deadline:
