@@ -13,7 +13,7 @@ import pytest
 
 import greenlane
 from greenlane import GreenletExit, GreenThread, greenthread
-from greenlane.testing import wait_until, wait_until_parked
+from greenlane.testing import VirtualClock, wait_until, wait_until_parked
 
 
 def test_spawn_runs_with_args_and_returns_result() -> None:
@@ -524,14 +524,14 @@ def test_kill_a_spawn_n_thread_through_getcurrent() -> None:
     greenlane.kill(box[0])  # already dead: nothing happens
 
 
-def test_spawn_after_local_is_cancelled_when_the_spawner_ends() -> None:
+def test_spawn_after_local_is_cancelled_when_the_spawner_ends(virtual_clock: VirtualClock) -> None:
     ran: list[str] = []
 
     def spawner() -> greenlane.GreenThread[None]:
         return greenlane.greenthread.spawn_after_local(0.01, ran.append, "child")
 
     child = greenlane.spawn(spawner).wait()
-    greenlane.sleep(0.03)
+    greenlane.sleep(0.03)  # past the child's moment
     assert ran == [] and child.cancelled()
     kept = greenlane.greenthread.spawn_after_local(0.01, ran.append, "from main")
     kept.wait()
