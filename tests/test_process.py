@@ -32,8 +32,15 @@ def test_import_starts_and_patches_nothing() -> None:
 def test_ctrl_c_while_the_hub_polls_reaches_main_and_hub_stays_usable() -> None:
     code = textwrap.dedent(
         """
-        import sys, greenlane
-        print("ready", flush=True)
+        import sys, threading, time, greenlane
+        hub = greenlane.get_hub()
+
+        def say_ready():  # a native thread: once the hub sleeps in its poll
+            while not hub.statistics().polling:
+                time.sleep(0.0005)
+            print("ready", flush=True)
+
+        threading.Thread(target=say_ready).start()
         try:
             greenlane.sleep(30)
         except KeyboardInterrupt:
@@ -44,8 +51,7 @@ def test_ctrl_c_while_the_hub_polls_reaches_main_and_hub_stays_usable() -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(0.2)  # let it reach the poll
+        assert proc.stdout.readline().strip() == "ready"  # it sleeps in its poll
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
