@@ -67,8 +67,10 @@ def test_signal_handler_can_wake_a_waiter_without_deadlock_error() -> None:
         import os, signal, threading, time, greenlane
         stop = greenlane.Event()
         signal.signal(signal.SIGUSR1, lambda *a: stop.send("signalled"))
+        hub = greenlane.get_hub()
         def later():
-            time.sleep(0.2)
+            while not hub.statistics().polling:  # the waiter is parked and the hub asleep
+                time.sleep(0.0005)
             os.kill(os.getpid(), signal.SIGUSR1)
         threading.Thread(target=later).start()
         print(stop.wait(), flush=True)
