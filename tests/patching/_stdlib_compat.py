@@ -42,14 +42,12 @@ MODULE_LIMIT: Final = 900
 MAX_RESTARTS: Final = 30
 
 # Impossible tests that hang: reported as failures without being run (saves a time limit each).
-NOT_RUN: Final = ("test.test_queue.CSimpleQueueTest",)
+NOT_RUN: Final[tuple[str, ...]] = ()
 
 # test id prefix -> why it cannot pass with green threads (still counted as failures).
 IMPOSSIBLE: Final[dict[str, str]] = {
     "test.test_threading.SubinterpThreadingTests": "sub-interpreters: greenlet does not support them",
     "test.test_thread.TestForkInThread": "expects the forking OS thread to be the only one left in the child",
-    "test.test_queue.CSimpleQueueTest": "tests the C _queue.SimpleQueue itself (imported afresh): its get "
-    "blocks the OS thread",
     "test.test_threading.ThreadTests.test_various_ops": "green threads share their OS thread's native id",
     "test.test_threading.ThreadTests.test_PyThreadState_SetAsyncExc": "async exceptions target OS threads",
     "test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops": (
