@@ -11,7 +11,9 @@ module carries on in a new interpreter without the tests already done.
 Prints a per-module Markdown table. ``--record FILE`` stores the counts
 under the runtime's name in a JSON file (the committed baselines);
 ``--check FILE`` exits non-zero if a module passes fewer tests than the
-floor recorded there under ``floors``.
+floor recorded there under ``floors``, or if a test of a module with a floor
+hangs. After the table, every failing test is listed with the reason
+recorded for it in ``IMPOSSIBLE`` or ``KNOWN_FAILURES``.
 
 Tests judged impossible under green threads are listed in ``IMPOSSIBLE``
 with a reason; they still count as failures in the score (those that would
@@ -216,7 +218,10 @@ def main() -> int:
         low = [m for m in results if results[m]["passed"] < floors.get(m, 0)]
         for m in low:
             print(f"{m}: {results[m]['passed']} passed, below the floor of {floors[m]}", file=sys.stderr)
-        return 1 if low else 0
+        hung = [m for m in results if m in floors and results[m]["hung"]]
+        for m in hung:
+            print(f"{m}: {results[m]['hung']} test(s) hung", file=sys.stderr)
+        return 1 if low or hung else 0
     return 0
 
 
