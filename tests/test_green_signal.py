@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import greenlet
@@ -13,6 +14,7 @@ import pytest
 import greenlane
 from greenlane._core import _wakers
 from greenlane.green import signal as gsignal
+from greenlane.hubs import get_hub
 from greenlane.testing import assert_parked
 
 
@@ -129,3 +131,40 @@ def test_an_installed_handler_counts_as_a_waker_for_the_deadlock_check() -> None
     gsignal.signal(signal.SIGUSR1, signal.SIG_DFL)
     with pytest.raises(greenlane.DeadlockError):
         greenlane.Event().wait()  # and without a handler, the same wait is reported at once
+
+
+@pytest.mark.parametrize("handler", ["default SIGINT", "python handler"])
+def test_a_handler_run_by_the_hub_just_before_its_poll_sleeps_is_not_late(handler: str) -> None:
+    # CPython runs a Python handler at any bytecode boundary of the main thread: here,
+    # in the hub, once it has drained the signal's wake-up byte and is about to sleep.
+    # What the handler queues must not wait out the poll (a Ctrl-C seen 60 s late).
+    hub = get_hub()
+    poller = hub._poller
+    real_poll = poller.poll
+    pending = [True]
+
+    def poll_with_a_late_handler(timeout: float | None) -> list[tuple[int, int]]:
+        if pending and timeout != 0.0:
+            pending.clear()
+            if handler == "default SIGINT":
+                gsignal._interrupt_main(signal.SIGINT, None)
+            else:
+                gsignal._trampoline(signal.SIGUSR1, None)
+        return real_poll(timeout)
+
+    class Alarm(Exception):
+        pass
+
+    def raise_alarm(signum: int, frame: object) -> None:
+        raise Alarm
+
+    gsignal.signal(signal.SIGINT, signal.default_int_handler)
+    gsignal.signal(signal.SIGUSR1, raise_alarm)
+    poller.poll = poll_with_a_late_handler  # type: ignore[method-assign]
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt if handler == "default SIGINT" else Alarm):
+            greenlane.sleep(60)
+    finally:
+        poller.poll = real_poll  # type: ignore[method-assign]
+    assert time.monotonic() - start < 30  # at once, not after the poll's 60 s

@@ -58,6 +58,19 @@ def _throw_to_main(exc: BaseException) -> None:
     hub.throw(hub._root, exc, front=True)
 
 
+def _from_handler(callback: Callable[..., Any], *args: Any) -> None:
+    """Run ``callback(*args)`` in the hub, from a Python signal handler, never late.
+
+    The handler may run inside the hub itself, at any bytecode boundary: after
+    the hub decided it had nothing to do and before its poll sleeps, with the
+    signal's wake-up byte already drained. Work queued straight onto the ready
+    queue then waits out the whole poll (a Ctrl-C seen 30 s late). Queued
+    through ``call_soon_threadsafe`` instead, the hub either sees it before it
+    sleeps or is woken by the byte that call writes while it polls.
+    """
+    get_hub().call_soon_threadsafe(callback, *args)
+
+
 def _run_handler(
     handler: Callable[[int, FrameType | None], Any], signum: int, frame: FrameType | None
 ) -> None:
@@ -83,14 +96,14 @@ def _trampoline(signum: int, frame: FrameType | None) -> None:
     if in_main is None or in_main:
         handler(signum, frame)
     else:
-        spawn_n(_run_handler, handler, signum, frame)
+        _from_handler(spawn_n, _run_handler, handler, signum, frame)
 
 
 def _interrupt_main(signum: int, frame: FrameType | None) -> None:
     in_main = _in_main_green_thread()
     if in_main is None or in_main:
         raise KeyboardInterrupt
-    _throw_to_main(KeyboardInterrupt())
+    _from_handler(_throw_to_main, KeyboardInterrupt())
 
 
 _interrupt_main.wakes_hub = False  # type: ignore[attr-defined]  # see _core._wakers
