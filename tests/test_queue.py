@@ -632,10 +632,7 @@ def _run_native(target: Any) -> tuple[threading.Thread, list[BaseException]]:
 
 def _wait_native(*threads: threading.Thread) -> None:
     """Wait for native threads while keeping the hub running (they may need it)."""
-    deadline = greenlane.get_hub().clock() + GENEROUS
-    while any(t.is_alive() for t in threads):
-        assert greenlane.get_hub().clock() < deadline, "native threads hung"
-        greenlane.sleep(0.002)
+    wait_until(lambda: not any(t.is_alive() for t in threads), patience=GENEROUS)
     for t in threads:
         t.join()
 
