@@ -32,7 +32,9 @@ def test_import_starts_and_patches_nothing() -> None:
 def test_ctrl_c_while_the_hub_polls_reaches_main_and_hub_stays_usable() -> None:
     code = textwrap.dedent(
         """
-        import sys, threading, time, greenlane
+        import signal, sys, threading, time, greenlane
+        # As Python does at startup, unless SIGINT came in ignored (a suite run as a background job).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         hub = greenlane.get_hub()
 
         def say_ready():  # a native thread: once the hub sleeps in its poll

@@ -64,7 +64,7 @@ def _from_handler(callback: Callable[..., Any], *args: Any) -> None:
     The handler may run inside the hub itself, at any bytecode boundary: after
     the hub decided it had nothing to do and before its poll sleeps, with the
     signal's wake-up byte already drained. Work queued straight onto the ready
-    queue then waits out the whole poll (a Ctrl-C seen 30 s late). Queued
+    queue would then wait out the whole poll (a Ctrl-C seen 30 s late). Queued
     through ``call_soon_threadsafe`` instead, the hub either sees it before it
     sleeps or is woken by the byte that call writes while it polls.
     """
