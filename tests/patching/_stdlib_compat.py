@@ -44,7 +44,10 @@ MODULE_LIMIT: Final = 900
 MAX_RESTARTS: Final = 30
 
 # Impossible tests that hang: reported as failures without being run (saves a time limit each).
-NOT_RUN: Final[tuple[str, ...]] = ()
+NOT_RUN: Final = (
+    "test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops",  # see IMPOSSIBLE
+    "test.test_socket.ThreadedVSOCKSocketStreamTest",  # hangs unpatched too here: see KNOWN_FAILURES
+)
 
 # test id prefix -> why it cannot pass with green threads (still counted as failures).
 IMPOSSIBLE: Final[dict[str, str]] = {
