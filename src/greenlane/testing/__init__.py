@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from typing import Any, Final
 
 from .._core import Hub, WaitState, _stdlib, current, get_hub, reset_thread_hub, wait_state
+from .._core._testhooks import discard_hub, set_virtual_clock
 
 __all__ = [
     "HubNotEmptyError",
@@ -79,10 +80,7 @@ class VirtualClock:
 
 def install_virtual_clock(hub: Hub, clock: VirtualClock) -> None:
     """Make ``hub`` read time from ``clock`` (the hub must have no pending timers)."""
-    if len(hub._timers):
-        raise RuntimeError(f"install the virtual clock before setting timers: {hub!r}")
-    hub.clock = clock.now
-    hub._virtual = clock
+    set_virtual_clock(hub, clock)
 
 
 @contextmanager
@@ -200,10 +198,4 @@ def wait_until_parked(*threads: Any, reason: str | None = None, patience: float 
 
 def _discard(hub: Hub) -> None:
     """Forget ``hub`` even if a failed test left work in it."""
-    hub._ready.clear()
-    hub._calls.clear()
-    hub._timers.clear()
-    hub._readers.clear()
-    hub._writers.clear()
-    hub._tasks_alive = 0
-    reset_thread_hub()
+    discard_hub(hub)
