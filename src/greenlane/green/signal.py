@@ -59,16 +59,21 @@ def _throw_to_main(exc: BaseException) -> None:
 
 
 def _from_handler(callback: Callable[..., Any], *args: Any) -> None:
-    """Run ``callback(*args)`` in the hub, from a Python signal handler, never late.
+    """Run ``callback(*args)`` now, from a Python signal handler, and make sure the hub sees it.
 
     The handler may run inside the hub itself, at any bytecode boundary: after
-    the hub decided it had nothing to do and before its poll sleeps, with the
-    signal's wake-up byte already drained. Work queued straight onto the ready
-    queue would then wait out the whole poll (a Ctrl-C seen 30 s late). Queued
-    through ``call_soon_threadsafe`` instead, the hub either sees it before it
-    sleeps or is woken by the byte that call writes while it polls.
+    the hub last looked at its queues and before its poll sleeps, with the
+    signal's wake-up byte already drained. What ``callback`` queues would then
+    wait out the whole poll (a Ctrl-C seen 30 s late). So the hub is also
+    poked with ``call_soon_threadsafe``: it checks for that after setting its
+    polling flag, and the call writes a byte while the hub polls.
     """
-    get_hub().call_soon_threadsafe(callback, *args)
+    callback(*args)
+    get_hub().call_soon_threadsafe(_nothing)
+
+
+def _nothing() -> None:
+    """The poke of ``_from_handler``: its arrival is all that matters."""
 
 
 def _run_handler(
