@@ -101,9 +101,11 @@ KNOWN_FAILURES: Final[dict[str, str]] = {
 }
 
 WORKER = r"""
-import faulthandler, os, sys, unittest
+import faulthandler, os, signal, sys, unittest
 sys.path.insert(0, HERE)
 write = os.write
+# As Python does at startup unless SIGINT came in ignored (the runner started as a background job).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from _runtime import patch
 patch()
 limit = float(sys.argv[3])
