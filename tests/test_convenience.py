@@ -16,6 +16,7 @@ from greenlane import convenience
 from greenlane.green import socket as gsocket
 from greenlane.green import ssl as gssl
 from greenlane.hubs import IOClosed, get_hub
+from greenlane.testing import assert_parked, wait_until_parked
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -210,8 +211,8 @@ def test_serve_returns_on_stop_serve() -> None:
     listener, server = run_server(handle)
     with listener:
         talk(listener.getsockname(), b"go on")
-        greenlane.sleep(0.01)
-        assert not server.dead
+        wait_until_parked()
+        assert_parked(server, reason="socket: accepting")  # back in accept, not ended
         talk(listener.getsockname(), b"stop")
         assert server.wait() is None
 
@@ -243,7 +244,7 @@ def test_a_handler_failing_after_the_server_stopped_is_logged(caplog: pytest.Log
     listener, server = run_server(handle)
     with listener, greenlane.connect(listener.getsockname()) as slow:
         slow.sendall(b"second")
-        greenlane.sleep(0.01)
+        wait_until_parked()  # its handler waits on release
         talk(listener.getsockname(), b"first")
         with pytest.raises(ValueError, match="stops the server"):
             server.wait()
@@ -264,7 +265,8 @@ def test_a_handler_killed_from_outside_ends_quietly(caplog: pytest.LogCaptureFix
     listener, server = run_server(handle)
     with listener, greenlane.connect(listener.getsockname()) as c, caplog.at_level(logging.ERROR):
         c.settimeout(HANG_GUARD)
-        greenlane.sleep(0.01)
+        wait_until_parked()
+        assert_parked(handlers[0], reason="socket: waiting to read")
         greenlane.kill(handlers[0])
         assert c.recv(1) == b""  # its connection was closed
         assert not server.dead  # and serve goes on
@@ -288,7 +290,8 @@ def test_serve_limits_concurrency() -> None:
     listener, server = run_server(handle, concurrency=2)
     with listener:
         clients = [greenlane.spawn(talk, listener.getsockname(), b"c%d" % i) for i in range(5)]
-        greenlane.sleep(0.05)
+        wait_until_parked(*clients)
+        wait_until_parked(server, reason="GreenPool.spawn")
         assert peak == 2  # the other three wait in the listen backlog
         release.send()
         assert sorted(c.wait() for c in clients) == [b"C%d" % i for i in range(5)]
@@ -306,10 +309,10 @@ def test_a_connection_waiting_for_a_free_handler_is_closed_when_serve_stops(stop
 
     listener, server = run_server(handle, concurrency=1)
     with listener, greenlane.connect(listener.getsockname()) as first:
-        greenlane.sleep(0.01)
+        wait_until_parked()  # serve accepted it; its handler waits on go
         with greenlane.connect(listener.getsockname()) as second:
             second.settimeout(HANG_GUARD)
-            greenlane.sleep(0.01)  # serve accepted it and waits for the pool
+            wait_until_parked(server, reason="GreenPool.spawn")  # serve accepted it and waits for the pool
             if stop == "kill":
                 server.kill()
                 go.send(True)

@@ -146,12 +146,40 @@ def test_data_is_dropped_when_the_local_is_collected() -> None:
     loc.box = box
     ref = weakref.ref(box)
     del box
-    store = raw_getcurrent()._greenlane_corolocal
-    before = len(store)
     del loc
     gc.collect()
     assert ref() is None
-    assert len(store) == before - 1
+
+
+def test_a_local_kept_only_by_its_own_data_is_collected() -> None:
+    # CPython's test_cycle_collection: x -> local -> (this thread's data) -> x.
+    class X:
+        local: local
+
+    x = X()
+    x.local = local()
+    x.local.x = x
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is None
+
+
+def test_data_of_an_ended_thread_lives_with_its_handle_and_dies_with_the_local() -> None:
+    locs = [local()]
+
+    def keep() -> weakref.ref[Box]:
+        box = Box()
+        locs[0].box = box
+        return weakref.ref(box)
+
+    gt = greenlane.spawn(keep)
+    ref = gt.wait()
+    assert ref() is not None
+    del locs[0]
+    gc.collect()
+    assert ref() is None  # the handle lives on, the local's data does not
+    assert gt.dead
 
 
 def test_class_attributes_descriptors_and_slots() -> None:

@@ -24,7 +24,7 @@ from greenlane.greenpool import GreenPool
 from greenlane.lock import Lock
 from greenlane.queue import Queue
 from greenlane.semaphore import Semaphore
-from greenlane.testing import VirtualClock
+from greenlane.testing import VirtualClock, wait_until, wait_until_parked
 
 # Generous: bounds a hang in a broken build, never times a healthy one.
 READ_TIMEOUT = 10
@@ -94,7 +94,7 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
     threads = [greenlane.spawn(fn) for fn in waiters]
     joiner = greenlane.spawn(threads[0].wait)
     try:
-        greenlane.sleep(0.05)
+        wait_until_parked(*threads, joiner)
         dump = debug.format_greenthreads()
     finally:
         event.send()
@@ -151,7 +151,8 @@ def test_dump_shows_ready_queued_and_time_waited() -> None:
         event.wait()
 
     gt = greenlane.spawn(waiter)
-    greenlane.sleep(0.2)  # real time: gt has waited at least this long
+    wait_until_parked(gt, reason="event")
+    greenlane.sleep(0.2)  # real time is the point: gt has waited at least this long
     waited = float(re.search(r": waiting on event for (\d+\.\d+) s", debug.format_greenthreads()).group(1))  # type: ignore[union-attr]
     assert 0.15 <= waited < 60
     event.send()  # gt is now ready, not yet run
@@ -210,7 +211,7 @@ def test_format_hub_listeners_and_threads_info() -> None:
     a, b = socket.socketpair()
     try:
         gt = greenlane.spawn(greenlane.trampoline, b, write=False, read=True)
-        greenlane.sleep(0.01)
+        wait_until_parked(gt)
         listeners = debug.format_hub_listeners()
         fd = b.fileno()
         shown = rf"readers \(1\):\n  fd {fd}: <GreenThread trampoline .*>, waiting on fd {fd} for "
@@ -235,7 +236,7 @@ def test_install_dump_signal_writes_the_dump_and_keeps_deadlock_detection() -> N
     try:
         assert not python_signal_handlers(_thread.get_ident())  # a dump never wakes anyone
         os.kill(os.getpid(), signal.SIGUSR1)
-        greenlane.sleep(0.01)  # the handler runs at the next bytecode boundary at the latest
+        wait_until(out.getvalue)  # the handler runs at a bytecode boundary of this thread
     finally:
         signal.signal(signal.SIGUSR1, previous)
     dump = out.getvalue()

@@ -6,8 +6,10 @@ the blocks are 3x the threshold and the quiet cases never come near it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from _queue import Empty, SimpleQueue
 from collections.abc import Iterator
 
 import pytest
@@ -196,3 +198,17 @@ def test_a_forked_child_watches_its_own_hub() -> None:
     )
     assert result.stdout.strip() == "pass", result.stderr
     assert "running child_stuck" in result.stderr
+
+
+def test_names_the_c_call_a_green_thread_is_stuck_in(detector: pytest.LogCaptureFixture) -> None:
+    q: SimpleQueue[int] = SimpleQueue()  # the C queue, as one made before monkey_patch() stays
+
+    def stuck() -> None:
+        with contextlib.suppress(Empty):
+            q.get(timeout=BLOCK)  # blocks the OS thread: C code cannot switch
+
+    greenlane.spawn(stuck).wait()
+    assert _wait_for_log(detector, "switches again")
+    [report] = _reports(detector)
+    assert "it is inside the C call `q.get(timeout=BLOCK)`, and C code cannot switch" in report
+    assert "queue.SimpleQueue made before monkey_patch()" in report

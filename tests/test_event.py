@@ -6,6 +6,7 @@ import pytest
 
 import greenlane
 from greenlane.event import AlreadySentError, Event
+from greenlane.testing import assert_parked, wait_until, wait_until_parked
 
 
 def test_wait_returns_sent_value_to_every_waiter_in_fifo_order() -> None:
@@ -146,11 +147,15 @@ def test_native_thread_can_wait_on_a_green_event() -> None:
 
     thread = threading.Thread(target=native)
     thread.start()
-    greenlane.sleep(0.05)
+    # The native wait is run by a second green thread of this hub: once it is
+    # parked on the event too, the send below must go through that path.
+    wait_until(lambda: hub.statistics().green_threads == 2)
+    wait_until_parked()
+    assert_parked(gt, reason="event")
     ev.send("both")
     assert gt.wait() == "both"
-    thread.join(10)
-    greenlane.sleep(0)
+    wait_until(lambda: got)
+    thread.join()
     assert got == ["both"]
 
 

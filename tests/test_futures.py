@@ -28,7 +28,7 @@ from greenlane.futures import (
     as_completed,
     wait,
 )
-from greenlane.testing import VirtualClock, virtual_time
+from greenlane.testing import VirtualClock, virtual_time, wait_until, wait_until_parked
 
 # Real-time waits in the few cross-thread tests: bounds on hangs, not timings.
 REAL_TIMEOUT = 10
@@ -357,11 +357,17 @@ def test_retrieved_exception_is_not_logged(caplog: pytest.LogCaptureFixture) -> 
 def test_a_native_thread_waits_on_the_stdlib_condition() -> None:
     got: list[Any] = []
     with GreenThreadPoolExecutor() as ex:
-        f = ex.submit(nap, 0.02, "for the native thread")
+        go = greenlane.Event()
+        f = ex.submit(lambda: go.wait() or "for the native thread")
         thread = threading.Thread(target=lambda: got.append(f.result(timeout=REAL_TIMEOUT)))
         thread.start()
-        while thread.is_alive():
-            greenlane.sleep(0.005)
+        # Hand-shake: the native thread is inside the stdlib condition's wait before
+        # the result exists, so it is that wait that must see it.
+        wait_until(lambda: f._condition._waiters)
+        assert not f.done()
+        go.send()
+        wait_until(lambda: got)
+        thread.join()
     assert got == ["for the native thread"]
 
 
@@ -385,13 +391,11 @@ def test_submit_from_another_os_thread_is_a_cross_thread_error() -> None:
 def test_a_future_set_from_a_native_thread_wakes_its_green_waiter() -> None:
     fut: GreenFuture[str] = GreenFuture()
     waiter = greenlane.spawn(fut.result, REAL_TIMEOUT)
-    greenlane.sleep(0)  # parked: the future now has a home hub
-    thread = threading.Thread(target=lambda: (time.sleep(0.01), fut.set_result("from afar")))
+    wait_until_parked(waiter)  # parked: the future now has a home hub
+    thread = threading.Thread(target=fut.set_result, args=("from afar",))
     thread.start()
-    while not waiter.dead:
-        greenlane.sleep(0.005)
-    thread.join(REAL_TIMEOUT)
     assert waiter.wait() == "from afar"
+    thread.join()
 
 
 # -- wait ---------------------------------------------------------------------------------

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 
+import greenlet
 import pytest
 
 import greenlane
 from greenlane.green import os as gos
+from greenlane.testing import assert_parked
 
 
 @pytest.mark.parametrize("blocking", [False, True])
@@ -53,9 +54,10 @@ def test_write_parks_while_the_pipe_is_full() -> None:
             except BlockingIOError:
                 break
         drained: list[int] = []
+        writer = greenlet.getcurrent()
 
         def drain() -> None:
-            greenlane.sleep(0.02)
+            assert_parked(writer, reason=f"os.write fd {w}")  # the write found the pipe full
             drained.append(len(os.read(r, 1 << 20)))
 
         greenlane.spawn(drain)
@@ -107,16 +109,21 @@ def test_a_big_write_to_a_blocking_pipe_leaves_the_hub_to_its_reader() -> None:
 
 
 def test_waitpid_parks_without_polling() -> None:
+    go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        time.sleep(0.2)
+        os.read(go_r, 1)  # exits only once the parent saw its waitpid park
         os._exit(7)
+    os.close(go_r)
     ticks: list[int] = []
+    main = greenlet.getcurrent()
 
     def ticker() -> None:
         for _ in range(5):
             ticks.append(1)
-            greenlane.sleep(0.01)
+            greenlane.sleep(0)
+        assert_parked(main, reason=f"child process {pid}")  # on the pidfd, not polling
+        os.write(go_w, b"x")
 
     t = greenlane.spawn(ticker)
     got_pid, status = gos.waitpid(pid, 0)
@@ -126,6 +133,7 @@ def test_waitpid_parks_without_polling() -> None:
     with pytest.raises(ChildProcessError):
         gos.waitpid(pid, 0)
     assert greenlane.get_hub().statistics().readers == 0
+    os.close(go_w)
 
 
 def test_wait_for_any_child_goes_through_tpool() -> None:
@@ -142,11 +150,15 @@ def test_wait_for_any_child_goes_through_tpool() -> None:
 
 
 def test_wnohang_never_waits() -> None:
+    go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        time.sleep(0.2)
+        os.read(go_r, 1)  # still running until the parent says so
         os._exit(0)
+    os.close(go_r)
     assert gos.waitpid(pid, os.WNOHANG) == (0, 0)
+    os.write(go_w, b"x")
+    os.close(go_w)
     assert gos.waitpid(pid, 0)[0] == pid
 
 

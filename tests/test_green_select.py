@@ -16,6 +16,7 @@ import greenlane
 from greenlane.green import select as gselect
 from greenlane.green import selectors as gselectors
 from greenlane.green import socket as gsocket
+from greenlane.testing import wait_until_parked
 
 # Bounds a wait that should end at once: reached only if something hangs.
 HANG_GUARD = 10.0
@@ -34,14 +35,6 @@ def pair() -> Iterator[tuple[gsocket.socket, gsocket.socket]]:
     a, b = gsocket.socketpair()
     with a, b:
         yield a, b
-
-
-def assert_blocked(gt: greenlane.GreenThread[Any]) -> None:
-    """``gt`` is still waiting while this green thread keeps running: only ``gt`` is blocked."""
-    for _ in range(3):
-        greenlane.sleep(0)
-    greenlane.sleep(0.01)
-    assert not gt.dead
 
 
 def timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -80,7 +73,7 @@ def test_selectors_module_declares_removes_and_falls_through() -> None:
 def test_select_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, b = pair
     gt = greenlane.spawn(gselect.select, [b], [], [], HANG_GUARD)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == ([b], [], [])
 
@@ -88,7 +81,7 @@ def test_select_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]) 
 def test_select_without_timeout_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     a, b = pair
     gt = greenlane.spawn(gselect.select, [b.fileno()], [], [])
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == ([b.fileno()], [], [])
 
@@ -119,7 +112,7 @@ def test_select_on_empty_lists_sleeps_for_the_timeout() -> None:
 
 def test_select_on_empty_lists_lets_others_run() -> None:
     gt = greenlane.spawn(gselect.select, [], [], [], 0.2)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     assert gt.wait() == ([], [], [])
 
 
@@ -158,7 +151,7 @@ def test_select_sees_exceptional_conditions() -> None:
         conn, _ = server.accept()
         with conn:
             gt = greenlane.spawn(gselect.select, [], [], [conn], HANG_GUARD)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             client.send(b"!", socket.MSG_OOB)
             assert gt.wait() == ([], [], [conn])
 
@@ -168,8 +161,8 @@ def test_select_beside_a_reader_of_the_same_socket(pair: tuple[gsocket.socket, g
     a, b = pair
     peeker = greenlane.spawn(b.recv, 1, socket.MSG_PEEK)
     selector = greenlane.spawn(gselect.select, [b], [], [], HANG_GUARD)
-    assert_blocked(peeker)
-    assert_blocked(selector)
+    wait_until_parked(peeker)
+    wait_until_parked(selector)
     a.sendall(b"x")
     assert peeker.wait() == b"x"
     assert selector.wait() == ([b], [], [])
@@ -179,7 +172,7 @@ def test_many_green_selects_at_once() -> None:
     pairs = [gsocket.socketpair() for _ in range(20)]
     try:
         waiters = [greenlane.spawn(gselect.select, [b], [], [], HANG_GUARD) for _, b in pairs]
-        assert_blocked(waiters[-1])
+        wait_until_parked(waiters[-1])
         for a, _ in reversed(pairs):
             a.sendall(b"x")
         for gt, (_, b) in zip(waiters, pairs, strict=True):
@@ -193,7 +186,7 @@ def test_many_green_selects_at_once() -> None:
 def test_killed_select_leaves_nothing_behind(pair: tuple[gsocket.socket, gsocket.socket]) -> None:
     _, b = pair
     gt = greenlane.spawn(gselect.select, [b], [], [], HANG_GUARD)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     gt.kill()
     with pytest.raises(greenlane.Timeout), greenlane.Timeout(SHORT):
         gselect.select([b], [], [])
@@ -209,7 +202,7 @@ def test_poll_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]) ->
     p.register(b, select.POLLIN)
     assert repr(p) == f"<greenlane.green.select.poll fds={[b.fileno()]}>"
     gt = greenlane.spawn(p.poll, HANG_GUARD * 1000)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == [(b.fileno(), select.POLLIN)]
 
@@ -223,7 +216,7 @@ def test_poll_none_or_negative_waits_without_limit(
     p = gselect.poll()
     p.register(b.fileno(), select.POLLIN)
     gt = greenlane.spawn(p.poll, forever)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == [(b.fileno(), select.POLLIN)]
 
@@ -275,7 +268,7 @@ def test_poll_reports_a_hang_up(pair: tuple[gsocket.socket, gsocket.socket]) -> 
     p = gselect.poll()
     p.register(b, select.POLLIN)
     gt = greenlane.spawn(p.poll, HANG_GUARD * 1000)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.close()
     [(fd, events)] = gt.wait()
     assert fd == b.fileno()
@@ -292,7 +285,7 @@ def test_epoll_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]) -
         ep.register(b, select.EPOLLIN)
         assert repr(ep) == f"<greenlane.green.select.epoll fd={ep.fileno()}>"
         gt = greenlane.spawn(ep.poll, HANG_GUARD)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"x")
         assert gt.wait() == [(b.fileno(), select.EPOLLIN)]
         ep.modify(b, select.EPOLLOUT)
@@ -312,7 +305,7 @@ def test_epoll_none_or_negative_waits_without_limit(
     with gselect.epoll() as ep:
         ep.register(b.fileno(), select.EPOLLIN)
         gt = greenlane.spawn(ep.poll, forever)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"x")
         assert gt.wait() == [(b.fileno(), select.EPOLLIN)]
 
@@ -360,7 +353,7 @@ def test_selector_wakes_on_readiness(pair: tuple[gsocket.socket, gsocket.socket]
     with getattr(gselectors, name)() as sel:
         key = sel.register(b, selectors.EVENT_READ, data="payload")
         gt = greenlane.spawn(sel.select, HANG_GUARD)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"x")
         assert gt.wait() == [(key, selectors.EVENT_READ)]
         assert sel.get_key(b).data == "payload"
@@ -372,7 +365,7 @@ def test_selector_without_timeout_waits(pair: tuple[gsocket.socket, gsocket.sock
     with getattr(gselectors, name)() as sel:
         key = sel.register(b, selectors.EVENT_READ)
         gt = greenlane.spawn(sel.select)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"x")
         assert gt.wait() == [(key, selectors.EVENT_READ)]
 
@@ -421,7 +414,7 @@ def test_notify_close_of_a_selected_fd_wakes_the_select_with_ioclosed(pair: Any)
 
     a, _b = pair
     waiter = greenlane.spawn(gselect.select, [a], [], [])
-    assert_blocked(waiter)
+    wait_until_parked(waiter)
     greenlane.get_hub().notify_close(a.fileno())  # what closing a socket the hub knows does
     with pytest.raises(IOClosed):
         waiter.wait()
@@ -435,7 +428,7 @@ def test_mark_as_reopened_wakes_a_select_on_a_plain_socket() -> None:
     with a, b:
         waiter = greenlane.spawn(gselect.select, [a], [], [a])
         greenlane.sleep(0)
-        assert_blocked(waiter)
+        wait_until_parked(waiter)
         greenlane.get_hub().mark_as_reopened(a.fileno())
         with pytest.raises(IOClosed):
             waiter.wait()

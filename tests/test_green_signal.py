@@ -8,11 +8,14 @@ import threading
 import time
 from collections.abc import Iterator
 
+import greenlet
 import pytest
 
 import greenlane
 from greenlane._core import _wakers
 from greenlane.green import signal as gsignal
+from greenlane.hubs import get_hub
+from greenlane.testing import assert_parked
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +32,7 @@ def test_handler_runs_while_everything_is_parked() -> None:
     event = greenlane.Event()
 
     def handler(signum: int, frame: object) -> None:
-        greenlane.sleep(0.01)  # a handler may block: it runs in a green thread of its own
+        greenlane.sleep(0)  # a handler may switch: it runs in a green thread of its own
         ran.append(greenlane.getcurrent())
         event.send(signum)
 
@@ -37,10 +40,16 @@ def test_handler_runs_while_everything_is_parked() -> None:
     assert gsignal.getsignal(signal.SIGUSR1) is handler
     assert signal.getsignal(signal.SIGUSR1) is gsignal._trampoline
 
-    sender = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGUSR1))  # a native thread
-    sender.start()
-    assert event.wait(timeout=10) == signal.SIGUSR1
-    sender.join(5)
+    sender = threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGUSR1))  # a native thread
+    main = greenlet.getcurrent()
+
+    def start_sender() -> None:  # only once the main green thread waits
+        assert_parked(main, reason="event")
+        sender.start()
+
+    greenlane.spawn(start_sender)
+    assert event.wait(timeout=60) == signal.SIGUSR1  # the timeout is a hang guard
+    sender.join()
     assert len(ran) == 1
     assert gsignal.signal(signal.SIGUSR1, signal.SIG_IGN) is handler
     assert gsignal.getsignal(signal.SIGUSR1) == signal.SIG_IGN
@@ -100,15 +109,62 @@ def test_signal_from_a_native_thread_is_refused_like_the_stdlib() -> None:
 def test_an_installed_handler_counts_as_a_waker_for_the_deadlock_check() -> None:
     event = greenlane.Event()
     gsignal.signal(signal.SIGUSR1, lambda signum, frame: event.send("signalled"))
+    go_r, go_w = os.pipe()
     child = os.fork()  # another process sends the signal: no thread, timer or fd of ours pending
     if child == 0:
-        time.sleep(0.2)
+        os.read(go_r, 1)
         os.kill(os.getppid(), signal.SIGUSR1)
         os._exit(0)
+    os.close(go_r)
+    main = greenlet.getcurrent()
+
+    def let_the_child_signal() -> None:  # once the main green thread waits, with nothing else pending
+        assert_parked(main, reason="event")
+        os.write(go_w, b"x")
+
+    greenlane.spawn(let_the_child_signal)
     try:
         assert event.wait() == "signalled"  # no timeout: only the pending signal can end this
     finally:
+        os.close(go_w)
         os.waitpid(child, 0)
     gsignal.signal(signal.SIGUSR1, signal.SIG_DFL)
     with pytest.raises(greenlane.DeadlockError):
         greenlane.Event().wait()  # and without a handler, the same wait is reported at once
+
+
+@pytest.mark.parametrize("handler", ["default SIGINT", "python handler"])
+def test_a_handler_run_by_the_hub_just_before_its_poll_sleeps_is_not_late(handler: str) -> None:
+    # CPython runs a Python handler at any bytecode boundary of the main thread: here,
+    # in the hub, once it has drained the signal's wake-up byte and is about to sleep.
+    # What the handler queues must not wait out the poll (a Ctrl-C seen 60 s late).
+    hub = get_hub()
+    poller = hub._poller
+    real_poll = poller.poll
+    pending = [True]
+
+    def poll_with_a_late_handler(timeout: float | None) -> list[tuple[int, int]]:
+        if pending and timeout != 0.0:
+            pending.clear()
+            if handler == "default SIGINT":
+                gsignal._interrupt_main(signal.SIGINT, None)
+            else:
+                gsignal._trampoline(signal.SIGUSR1, None)
+        return real_poll(timeout)
+
+    class Alarm(Exception):
+        pass
+
+    def raise_alarm(signum: int, frame: object) -> None:
+        raise Alarm
+
+    gsignal.signal(signal.SIGINT, signal.default_int_handler)
+    gsignal.signal(signal.SIGUSR1, raise_alarm)
+    poller.poll = poll_with_a_late_handler  # type: ignore[method-assign]
+    start = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt if handler == "default SIGINT" else Alarm):
+            greenlane.sleep(60)
+    finally:
+        poller.poll = real_poll  # type: ignore[method-assign]
+    assert time.monotonic() - start < 30  # at once, not after the poll's 60 s

@@ -21,13 +21,16 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import greenlet
 import pytest
 
 import greenlane
 from greenlane import tpool
+from greenlane._core import WaitState, wait_state
 from greenlane._core._hub import _tls
 from greenlane.green import socket as gsocket
 from greenlane.hubs import IOClosed, get_hub
+from greenlane.testing import wait_until, wait_until_parked
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -88,14 +91,6 @@ def drain(sock: gsocket.socket, nbytes: int) -> bytes:
         chunks.append(chunk)
         nbytes -= len(chunk)
     return b"".join(chunks)
-
-
-def assert_blocked(gt: greenlane.GreenThread[Any]) -> None:
-    """``gt`` is still waiting while this green thread keeps running: only ``gt`` is blocked."""
-    for _ in range(3):
-        greenlane.sleep(0)
-    greenlane.sleep(0.01)  # a real pass through the poller
-    assert not gt.dead
 
 
 # -- the module and the class ---------------------------------------------
@@ -239,7 +234,7 @@ def test_accept_and_connect_over_loopback() -> None:
 def test_accept_waits_only_its_green_thread() -> None:
     with gsocket.create_server(("127.0.0.1", 0)) as server:
         gt = greenlane.spawn(server.accept)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         with gsocket.create_connection(server.getsockname()):
             conn, _ = gt.wait()
             conn.close()
@@ -307,21 +302,16 @@ def test_connect_times_out(full_listener: tuple[str, int]) -> None:
 
 
 def test_connect_waits_only_its_green_thread(full_listener: tuple[str, int]) -> None:
-    ticks = 0
-
-    def ticker() -> None:
-        nonlocal ticks
-        while True:
-            greenlane.sleep(0.005)
-            ticks += 1
-
-    tk = greenlane.spawn(ticker)
+    main = greenlet.getcurrent()
+    seen: list[WaitState] = []
+    other = greenlane.spawn(lambda: seen.append(wait_state(main)))  # runs while main connects
     with gsocket.socket() as c:
         c.settimeout(0.2)
         with pytest.raises(TimeoutError):
             c.connect(full_listener)
-    tk.kill()
-    assert ticks >= 5  # 200 ms of waiting, 5 ms per tick: the ticker ran all along
+    other.wait()
+    # Parked on the connect (or, on a machine slow enough, already timed out of it).
+    assert seen[0].state in ("parked", "timed out") and seen[0].reason.startswith("socket: conn"), seen
 
 
 @pytest.mark.parametrize("address", [(TEST_NET, 80), ("2001:db8::1", 80)])
@@ -368,7 +358,7 @@ def test_unix_connect_to_a_full_backlog_waits_as_the_stdlib(tmp_path: Any) -> No
                 late.connect(path)
         with gsocket.socket(socket.AF_UNIX) as late:
             gt = greenlane.spawn(late.connect, path)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             conn, _ = server.accept()  # makes room
             conn.close()
             assert gt.wait() is None
@@ -406,7 +396,7 @@ def test_stream_receive_parks_until_data(method: str) -> None:
                 return f.read(5)
 
         gt = greenlane.spawn(receive)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().readers == 1
         a.sendall(b"hello")
         assert gt.wait() == b"hello"
@@ -445,7 +435,7 @@ def test_reads_after_a_read_that_waited_keep_the_stdlib_meaning(method: str) -> 
 
         def waited_read() -> None:
             gt = greenlane.spawn(read, 1)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"w")
             assert gt.wait() == b"w"
 
@@ -490,13 +480,13 @@ def test_datagrams_recvfrom_and_sendto() -> None:
     a, b = udp_pair()
     with a, b:
         gt = greenlane.spawn(b.recvfrom, 100)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert a.sendto(b"one", b.getsockname()) == 3
         assert gt.wait() == (b"one", a.getsockname())
 
         buf = bytearray(100)
         gt2 = greenlane.spawn(b.recvfrom_into, buf)
-        assert_blocked(gt2)
+        wait_until_parked(gt2)
         assert a.sendto(b"two", 0, b.getsockname()) == 3  # the (data, flags, address) form
         assert gt2.wait() == (3, a.getsockname())
         assert bytes(buf[:3]) == b"two"
@@ -513,7 +503,7 @@ def test_sendmsg_and_recvmsg_carry_ancillary_data() -> None:
         with a, b:
             fds = array.array("i", [w])
             gt = greenlane.spawn(b.recvmsg, 100, socket.CMSG_SPACE(fds.itemsize))
-            assert_blocked(gt)
+            wait_until_parked(gt)
             sent = a.sendmsg([b"fd ", b"follows"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
             assert sent == 10
             data, ancdata, flags, _ = gt.wait()
@@ -545,7 +535,7 @@ def test_send_parks_while_the_buffer_is_full() -> None:
     with a, b:
         queued = fill(a)
         gt = greenlane.spawn(a.send, b"last")
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().writers == 1
         drain(b, queued)
         assert gt.wait() == 4
@@ -598,7 +588,7 @@ def test_a_second_reader_of_one_socket_is_refused_clearly() -> None:
     a, b = gsocket.socketpair()
     with a, b:
         first = greenlane.spawn(b.recv, 10)
-        assert_blocked(first)
+        wait_until_parked(first)
         with pytest.raises(RuntimeError, match="already has a green thread waiting to read"):
             b.recv(10)
         a.sendall(b"x")
@@ -662,7 +652,7 @@ def test_makefile_binary_read_write() -> None:
     a, b = gsocket.socketpair()
     with a, b, a.makefile("wb") as w, b.makefile("rb") as r:
         gt = greenlane.spawn(r.readline)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         w.write(b"line one\nline two\n")
         w.flush()
         assert gt.wait() == b"line one\n"
@@ -679,7 +669,7 @@ def test_makefile_text_mode() -> None:
         "r", encoding="utf-8", newline=""
     ) as r:
         gt = greenlane.spawn(r.readline)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         w.write("héllo\n")
         w.flush()
         assert gt.wait() == "héllo\r\n"
@@ -717,7 +707,7 @@ def test_half_close() -> None:
     client, conn = tcp_pair()
     with client, conn:
         gt = greenlane.spawn(conn.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         client.shutdown(socket.SHUT_WR)
         assert gt.wait() == b""
         conn.sendall(b"after half-close")  # the other direction still works
@@ -747,7 +737,7 @@ def test_dup() -> None:
             assert not os.get_blocking(d.fileno())
             b.close()
             gt = greenlane.spawn(d.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"via dup")
             assert gt.wait() == b"via dup"
 
@@ -756,7 +746,7 @@ def test_detach_releases_the_registration_and_keeps_the_fd() -> None:
     a, b = gsocket.socketpair()
     with a:
         gt = greenlane.spawn(b.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         a.sendall(b"1")
         assert gt.wait() == b"1"
         fd = b.fileno()
@@ -766,7 +756,7 @@ def test_detach_releases_the_registration_and_keeps_the_fd() -> None:
         assert fd not in get_hub()._registered
         with gsocket.socket(fileno=fd) as again:
             gt = greenlane.spawn(again.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"2")
             assert gt.wait() == b"2"
 
@@ -800,7 +790,7 @@ def test_fromfd_duplicates() -> None:
             assert isinstance(c, gsocket.socket)
             assert c.fileno() != b.fileno()
             gt = greenlane.spawn(c.recv, 10)
-            assert_blocked(gt)
+            wait_until_parked(gt)
             a.sendall(b"fromfd")
             assert gt.wait() == b"fromfd"
         b.settimeout(SHORT)
@@ -812,7 +802,7 @@ def test_green_socket_on_a_stdlib_socket_fd() -> None:
     std_a, std_b = socket.socketpair()
     with std_a, gsocket.socket(fileno=std_b.detach()) as green:
         gt = greenlane.spawn(green.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         std_a.sendall(b"mixed")
         assert gt.wait() == b"mixed"
 
@@ -906,7 +896,7 @@ def test_greenlane_timeout_and_kill_interrupt_a_blocked_recv() -> None:
         with pytest.raises(greenlane.Timeout), greenlane.Timeout(SHORT):
             b.recv(1)
         gt = greenlane.spawn(b.recv, 1)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         gt.kill()
         stats = get_hub().statistics()
         assert (stats.readers, stats.timers) == (0, 0)
@@ -919,7 +909,7 @@ def test_greenlane_timeout_and_kill_interrupt_a_blocked_recv() -> None:
 
 def _wait_then_close(start_wait: Callable[[], Any], sock: gsocket.socket) -> None:
     gt = greenlane.spawn(start_wait)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     fd = sock.fileno()
     assert fd in get_hub()._registered
     sock.close()
@@ -957,7 +947,7 @@ def test_close_from_another_os_thread_wakes_the_waiter() -> None:
     a, b = gsocket.socketpair()
     with a:
         gt = greenlane.spawn(b.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         closer = threading.Thread(target=b.close)
         closer.start()
         # IOClosed when the hub hears of the close first; a poll/select hub may instead
@@ -966,8 +956,7 @@ def test_close_from_another_os_thread_wakes_the_waiter() -> None:
             gt.wait()
         assert info.value.errno == errno.EBADF
         closer.join()
-        greenlane.sleep(0.01)  # let the hub run its queued unregistration
-        assert get_hub().statistics().readers == 0
+        wait_until(lambda: get_hub().statistics().readers == 0)  # the hub runs its queued unregistration
 
 
 def test_close_from_another_os_thread_then_fd_reuse_in_the_hub_thread() -> None:
@@ -1005,7 +994,7 @@ def _assert_reused_fd_works(fd: int) -> None:
         assert c.fileno() == fd
         c.settimeout(HANG_GUARD)  # a stale registration would hang: fail instead
         gt = greenlane.spawn(c.recv, 10)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         d.sendall(b"reused")
         assert gt.wait() == b"reused"
         c.settimeout(SHORT)
@@ -1016,7 +1005,7 @@ def _assert_reused_fd_works(fd: int) -> None:
 def test_fd_reuse_after_close_does_not_hang() -> None:
     a, b = gsocket.socketpair()
     gt = greenlane.spawn(b.recv, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()
@@ -1030,7 +1019,7 @@ def test_fd_reuse_after_close_does_not_hang() -> None:
 def test_collected_socket_leaves_no_stale_registration() -> None:
     a, b = gsocket.socketpair()
     gt = greenlane.spawn(b.recv, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()
@@ -1163,24 +1152,22 @@ def test_a_name_that_does_not_exist(call: str) -> None:
 
 def test_resolving_waits_only_the_green_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     real = gsocket._std_getaddrinfo
+    answer = threading.Event()  # a real one: the resolver is a native thread
 
     def slow_getaddrinfo(*args: Any) -> Any:
-        time.sleep(0.2)  # a slow DNS server, in whatever thread resolves
+        answer.wait(HANG_GUARD)  # a DNS server that answers only when the test says so
         return real(*args)
 
     monkeypatch.setattr(gsocket, "_std_getaddrinfo", slow_getaddrinfo)
-    ticks = 0
+    main = greenlet.getcurrent()
 
-    def ticker() -> None:
-        nonlocal ticks
-        while True:
-            greenlane.sleep(0.005)
-            ticks += 1
+    def answer_once_main_waits() -> None:  # runs only if resolving left the hub free
+        wait_until_parked(main, reason="tpool")
+        answer.set()
 
-    tk = greenlane.spawn(ticker)
+    helper = greenlane.spawn(answer_once_main_waits)
     assert gsocket.getaddrinfo("localhost", 80, socket.AF_INET)
-    tk.kill()
-    assert ticks >= 10  # 200 ms / 5 ms = 40 ticks for a free hub
+    helper.wait()
 
 
 def test_connect_to_a_name_resolves_in_the_pool(resolver_threads: list[tuple[str, bool]]) -> None:

@@ -16,6 +16,7 @@ import greenlane
 from greenlane.green import socket as gsocket
 from greenlane.green import ssl as gssl
 from greenlane.hubs import IOClosed, get_hub
+from greenlane.testing import wait_until_parked
 
 trustme = pytest.importorskip("trustme")
 
@@ -154,10 +155,7 @@ def test_a_blocked_tls_read_waits_only_its_green_thread(
     client, server = tls_pair(server_ctx, client_ctx)
     with client, server:
         gt = greenlane.spawn(client.recv, 100)
-        for _ in range(3):
-            greenlane.sleep(0)
-        greenlane.sleep(0.01)
-        assert not gt.dead
+        wait_until_parked(gt, reason="waiting to read")
         assert get_hub().statistics().readers == 1
         server.sendall(b"late")
         assert gt.wait() == b"late"
@@ -169,8 +167,7 @@ def test_a_handshake_waits_only_its_green_thread(
     a, b = gsocket.socketpair()
     with a, b:
         client = greenlane.spawn(client_ctx.wrap_socket, a, server_hostname=HOSTNAME)
-        greenlane.sleep(0.01)
-        assert not client.dead  # waiting for the server's hello, and we still run
+        wait_until_parked(client, reason="ssl: handshake")  # for the server's hello; we still run
         with server_ctx.wrap_socket(b, server_side=True) as server, client.wait() as tls:
             assert tls.version() == server.version()
 
@@ -338,8 +335,7 @@ def test_close_while_a_tls_read_waits(server_ctx: gssl.SSLContext, client_ctx: g
     client, server = tls_pair(server_ctx, client_ctx)
     with server:
         gt = greenlane.spawn(client.recv, 10)
-        greenlane.sleep(0.01)
-        assert not gt.dead
+        wait_until_parked(gt, reason="waiting to read")
         client.close()
         with pytest.raises(IOClosed) as info:
             gt.wait()

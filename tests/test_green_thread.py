@@ -58,7 +58,7 @@ def test_a_thread_exception_is_reported_and_system_exit_is_silent(
     assert err.count("Traceback") == 1
 
 
-def test_sentinel_is_released_when_the_thread_ends() -> None:
+def test_sentinel_is_released_when_the_thread_ends(virtual_clock: VirtualClock) -> None:
     sentinels: list[gthread.LockType] = []
 
     def body() -> None:
@@ -71,16 +71,18 @@ def test_sentinel_is_released_when_the_thread_ends() -> None:
     greenlane.sleep(0)
     assert sentinels[0].locked()
     assert sentinels[0].acquire(timeout=5)  # parks until the thread ends
+    assert virtual_clock.now() == pytest.approx(0.01)
     assert not sentinels[0].acquire(False)
 
 
-def test_thread_handle_join_and_done() -> None:
+def test_thread_handle_join_and_done(virtual_clock: VirtualClock) -> None:
     handle = gthread.start_joinable_thread(lambda: greenlane.sleep(0.01), daemon=False)
     assert not handle.is_done() and handle.ident is not None
     assert "running" in repr(handle)
     handle.join(0.001)
     assert not handle.is_done()
     handle.join()
+    assert virtual_clock.now() == pytest.approx(0.01)
     assert handle.is_done() and "done" in repr(handle)
     handle.join()  # again: returns at once
     with pytest.raises(TypeError):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import greenlet
 import pytest
 
 import greenlane
@@ -18,6 +19,7 @@ from greenlane import greenio, hubs
 from greenlane.green import socket as gsocket
 from greenlane.greenio import GreenPipe
 from greenlane.hubs import IOClosed, get_hub
+from greenlane.testing import wait_until_parked
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -41,14 +43,6 @@ def pipe() -> Iterator[tuple[int, int]]:
             pass  # closed by its GreenPipe
 
 
-def assert_blocked(gt: greenlane.GreenThread[Any]) -> None:
-    """``gt`` is still waiting while this green thread keeps running: only ``gt`` is blocked."""
-    for _ in range(3):
-        greenlane.sleep(0)
-    greenlane.sleep(0.01)
-    assert not gt.dead
-
-
 # -- GreenPipe between green threads ------------------------------------------
 
 
@@ -57,7 +51,7 @@ def test_binary_pipe_between_green_threads(pipe: tuple[int, int]) -> None:
     with GreenPipe(r, "rb") as reader, GreenPipe(w, "wb") as writer:
         assert not os.get_blocking(r) and not os.get_blocking(w)
         gt = greenlane.spawn(reader.read, 5)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().readers == 1
         writer.write(b"hello")
         writer.flush()
@@ -68,11 +62,13 @@ def test_text_pipe_lines(pipe: tuple[int, int]) -> None:
     r, w = pipe
     with GreenPipe(r, "r") as reader, GreenPipe(w, "w") as writer:
 
+        main = greenlet.getcurrent()
+
         def produce() -> None:
             for i in range(3):
+                wait_until_parked(main)  # each line reaches a reader already waiting
                 writer.write(f"line {i}\n")
                 writer.flush()
-                greenlane.sleep(0.005)
             writer.close()
 
         gt = greenlane.spawn(produce)
@@ -84,7 +80,7 @@ def test_line_buffered_text_pipe_flushes_each_line(pipe: tuple[int, int]) -> Non
     r, w = pipe
     with GreenPipe(r, "r") as reader, GreenPipe(w, "w", 1) as writer:
         gt = greenlane.spawn(reader.readline)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         writer.write("no flush needed\n")
         assert gt.wait() == "no flush needed\n"
 
@@ -117,7 +113,7 @@ def test_unbuffered_pipe_is_raw(pipe: tuple[int, int]) -> None:
         assert not reader.isatty()
         assert not reader.seekable()
         gt = greenlane.spawn(reader.read, 100)
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert writer.write(b"raw") == 3
         assert gt.wait() == b"raw"
         buf = bytearray(10)
@@ -135,7 +131,7 @@ def test_end_of_file_and_broken_pipe(pipe: tuple[int, int]) -> None:
     reader = GreenPipe(r, "rb", 0)
     writer = GreenPipe(w, "wb", 0)
     gt = greenlane.spawn(reader.read, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     writer.close()
     assert gt.wait() == b""
     reader.close()
@@ -149,7 +145,7 @@ def test_closing_a_raw_pipe_wakes_its_reader(pipe: tuple[int, int]) -> None:
     r, _ = pipe
     reader = GreenPipe(r, "rb", 0)
     gt = greenlane.spawn(reader.read, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     reader.close()
     with pytest.raises(IOClosed) as info, greenlane.Timeout(HANG_GUARD):
         gt.wait()
@@ -168,7 +164,7 @@ def test_closing_a_buffered_pipe_wakes_its_reader(pipe: tuple[int, int]) -> None
     r, _ = pipe
     reader = GreenPipe(r, "rb")
     gt = greenlane.spawn(reader.read, 10)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     try:
         reader.close()
         with pytest.raises(IOClosed):
@@ -192,7 +188,7 @@ def test_a_writer_parks_until_the_reader_drains(pipe: tuple[int, int]) -> None:
         except BlockingIOError:
             pass
         gt = greenlane.spawn(writer.write, b"more")
-        assert_blocked(gt)
+        wait_until_parked(gt)
         assert get_hub().statistics().writers == 1
         got = 0
         while got < capacity:
@@ -276,7 +272,7 @@ def test_a_rejected_fd_leaves_nothing_for_the_finalizer() -> None:
 def test_trampoline_waits_for_a_pipe(pipe: tuple[int, int]) -> None:
     r, w = pipe
     gt = greenlane.spawn(hubs.trampoline, r, read=True, timeout=HANG_GUARD)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     os.write(w, b"x")
     assert gt.wait() is None
     assert r not in get_hub()._registered  # a plain wait keeps no registration
@@ -297,7 +293,7 @@ def test_trampoline_timeouts(pipe: tuple[int, int]) -> None:
 def test_trampoline_wakes_with_io_closed_on_notify_close(pipe: tuple[int, int]) -> None:
     r, _ = pipe
     gt = greenlane.spawn(hubs.trampoline, r, read=True)
-    assert_blocked(gt)
+    wait_until_parked(gt)
     hubs.notify_close(r)
     with pytest.raises(IOClosed):
         gt.wait()

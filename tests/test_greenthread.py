@@ -13,6 +13,7 @@ import pytest
 
 import greenlane
 from greenlane import GreenletExit, GreenThread, greenthread
+from greenlane.testing import VirtualClock, wait_until, wait_until_parked
 
 
 def test_spawn_runs_with_args_and_returns_result() -> None:
@@ -481,21 +482,28 @@ def test_native_thread_can_wait_for_a_green_thread() -> None:
     import threading
 
     hub = greenlane.get_hub()
-    gt = greenlane.spawn(lambda: (greenlane.sleep(0.05), "green result")[1])
+    go = greenlane.Event()
+    gt = greenlane.spawn(lambda: (go.wait(), "green result")[1])
     got: list[object] = []
     hub.hold_external()
 
     def native() -> None:
         try:
-            got.append(gt.result(timeout=10))
+            got.append(gt.result(timeout=60))  # a hang guard
         finally:
             hub.release_external()
 
     thread = threading.Thread(target=native)
     thread.start()
+    # The native thread's wait is run by a second green thread of this hub; once
+    # it waits too, gt cannot have finished before the native thread asked.
+    wait_until(lambda: hub.statistics().green_threads == 2)
+    wait_until_parked()
+    assert not gt.dead
+    go.send()
     assert gt.wait() == "green result"
-    while thread.is_alive():
-        greenlane.sleep(0.01)
+    wait_until(lambda: got)
+    thread.join()
     assert got == ["green result"]
 
 
@@ -548,14 +556,14 @@ def test_kill_the_handle_spawn_n_returns_before_it_starts() -> None:
     assert ran == []
 
 
-def test_spawn_after_local_is_cancelled_when_the_spawner_ends() -> None:
+def test_spawn_after_local_is_cancelled_when_the_spawner_ends(virtual_clock: VirtualClock) -> None:
     ran: list[str] = []
 
     def spawner() -> greenlane.GreenThread[None]:
         return greenlane.greenthread.spawn_after_local(0.01, ran.append, "child")
 
     child = greenlane.spawn(spawner).wait()
-    greenlane.sleep(0.03)
+    greenlane.sleep(0.03)  # past the child's moment
     assert ran == [] and child.cancelled()
     kept = greenlane.greenthread.spawn_after_local(0.01, ran.append, "from main")
     kept.wait()

@@ -12,9 +12,9 @@ import pytest
 
 import greenlane
 from greenlane import hubs
-from greenlane._core import READ, DeadlockError, IOClosed, get_hub
+from greenlane._core import READ, DeadlockError, Hub, IOClosed, get_hub
 from greenlane._core._timers import COMPACT_MIN
-from greenlane.testing import fresh_hub
+from greenlane.testing import fresh_hub, wait_until_parked
 
 
 @pytest.fixture(params=["epoll", "poll", "select"])
@@ -38,7 +38,7 @@ def test_trampoline_waits_for_readable_and_writable(poller: str) -> None:
             got.append(a.recv(10))
 
         gt = greenlane.spawn(reader)
-        greenlane.sleep(0.01)
+        wait_until_parked(gt)
         assert got == []
         assert [(rec.fileno, rec.evtype) for rec in get_hub().get_readers()] == [(a.fileno(), "read")]
         b.send(b"hi")
@@ -200,12 +200,13 @@ def test_sleep_zero_runs_every_other_ready_thread_once() -> None:
         gt.wait()
 
 
-def test_sleep_orders_by_deadline() -> None:
+def test_sleep_orders_by_deadline(virtual_clock: greenlane.testing.VirtualClock) -> None:
     order: list[float] = []
     gts = [greenlane.spawn(lambda d=d: (greenlane.sleep(d), order.append(d))) for d in (0.03, 0.01, 0.02)]
     for gt in gts:
         gt.wait()
     assert order == [0.01, 0.02, 0.03]
+    assert virtual_clock.now() == pytest.approx(0.03)
 
 
 def test_real_sleep_takes_about_that_long() -> None:
@@ -233,7 +234,9 @@ def test_blocking_in_the_hub_greenlet_raises() -> None:
     assert all("hub greenlet" in str(e) for e in errors)
 
 
-def test_callback_errors_are_logged_and_hub_survives(caplog: pytest.LogCaptureFixture) -> None:
+def test_callback_errors_are_logged_and_hub_survives(
+    caplog: pytest.LogCaptureFixture, virtual_clock: greenlane.testing.VirtualClock
+) -> None:
     hub = get_hub()
 
     def bad() -> None:
@@ -248,7 +251,7 @@ def test_callback_errors_are_logged_and_hub_survives(caplog: pytest.LogCaptureFi
     assert greenlane.spawn(lambda: 1).wait() == 1
 
 
-def test_call_later_and_cancel() -> None:
+def test_call_later_and_cancel(virtual_clock: greenlane.testing.VirtualClock) -> None:
     hub = get_hub()
     fired: list[int] = []
     t1 = hub.call_later(0.01, fired.append, 1)
@@ -283,7 +286,7 @@ def test_no_deadlock_while_another_thread_holds_pending_work() -> None:
     hub.hold_external()
 
     def worker() -> None:
-        time.sleep(0.05)
+        _until_the_hub_polls(hub)  # idle with only the held work pending: no deadlock error
         hub.call_soon_threadsafe(ev.send, "from thread")
         hub.release_external()  # from the other thread: routed through the hub
 
@@ -295,13 +298,21 @@ def test_no_deadlock_while_another_thread_holds_pending_work() -> None:
     assert hub._pending_external == 0
 
 
+def _until_the_hub_polls(hub: Hub) -> None:
+    """In a native thread: return once ``hub`` sleeps in its poller (a hand-shake on the hub's state)."""
+    deadline = time.monotonic() + 30  # a hang guard, not a synchronisation
+    while not hub.statistics().polling:
+        assert time.monotonic() < deadline, "the hub never went to sleep in its poller"
+        time.sleep(0.0005)
+
+
 def test_call_soon_threadsafe_wakes_a_sleeping_hub() -> None:
     hub = get_hub()
     woke: list[float] = []
     start = time.monotonic()
 
     def poke() -> None:
-        time.sleep(0.05)
+        _until_the_hub_polls(hub)  # asleep in its poll, with a 1.5 s timer
         hub.call_soon_threadsafe(lambda: woke.append(time.monotonic() - start))
 
     thread = threading.Thread(target=poke)
@@ -349,8 +360,9 @@ def test_each_os_thread_has_its_own_hub() -> None:
 
 def test_no_deadlock_error_while_another_os_thread_is_alive() -> None:
     ev: greenlane.Event[str] = greenlane.Event()
-    thread = threading.Thread(target=lambda: (time.sleep(0.1), ev.send("native")))
-    thread.start()  # it could send at any time, and does
+    hub = get_hub()
+    thread = threading.Thread(target=lambda: (_until_the_hub_polls(hub), ev.send("native")))
+    thread.start()  # it could send at any time, and does once the hub idles
     assert ev.wait() == "native"
     thread.join()
 
@@ -483,7 +495,9 @@ def test_eventlet_schedule_call_global_and_local(virtual_clock: greenlane.testin
     assert fired == [("global", 1), ("local of main", 2)]
 
 
-def test_a_listed_timer_handle_cannot_cancel_a_later_reuse_of_its_entry() -> None:
+def test_a_listed_timer_handle_cannot_cancel_a_later_reuse_of_its_entry(
+    virtual_clock: greenlane.testing.VirtualClock,
+) -> None:
     hub = get_hub()
     sleeper_handles: list[object] = []
 

@@ -12,20 +12,16 @@ from greenlet import getcurrent as raw_getcurrent
 
 import greenlane
 from greenlane import GreenletExit
-from greenlane._core._stdlib import monotonic
 from greenlane.lock import Condition, Lock, RLock
-from greenlane.testing import VirtualClock
+from greenlane.testing import VirtualClock, wait_until
 
 # Bounds hangs in the cross-thread tests; it does not time anything.
 REAL_WAIT_LIMIT = 10.0
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:
-    """Let the hub run (polling for cross-thread calls) until ``condition()`` holds."""
-    deadline = monotonic() + REAL_WAIT_LIMIT
-    while not condition():
-        assert monotonic() < deadline, "condition not reached"
-        greenlane.sleep(0.001)
+    """Let the hub run, a pass at a time, until ``condition()`` holds."""
+    wait_until(condition, patience=REAL_WAIT_LIMIT)
 
 
 # -- Lock ---------------------------------------------------------------------

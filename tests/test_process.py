@@ -32,8 +32,17 @@ def test_import_starts_and_patches_nothing() -> None:
 def test_ctrl_c_while_the_hub_polls_reaches_main_and_hub_stays_usable() -> None:
     code = textwrap.dedent(
         """
-        import sys, greenlane
-        print("ready", flush=True)
+        import signal, sys, threading, time, greenlane
+        # As Python does at startup, unless SIGINT came in ignored (a suite run as a background job).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        hub = greenlane.get_hub()
+
+        def say_ready():  # a native thread: once the hub sleeps in its poll
+            while not hub.statistics().polling:
+                time.sleep(0.0005)
+            print("ready", flush=True)
+
+        threading.Thread(target=say_ready).start()
         try:
             greenlane.sleep(30)
         except KeyboardInterrupt:
@@ -44,8 +53,7 @@ def test_ctrl_c_while_the_hub_polls_reaches_main_and_hub_stays_usable() -> None:
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(0.2)  # let it reach the poll
+        assert proc.stdout.readline().strip() == "ready"  # it sleeps in its poll
         start = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=SUBPROCESS_TIMEOUT)
@@ -61,8 +69,10 @@ def test_signal_handler_can_wake_a_waiter_without_deadlock_error() -> None:
         import os, signal, threading, time, greenlane
         stop = greenlane.Event()
         signal.signal(signal.SIGUSR1, lambda *a: stop.send("signalled"))
+        hub = greenlane.get_hub()
         def later():
-            time.sleep(0.2)
+            while not hub.statistics().polling:  # the waiter is parked and the hub asleep
+                time.sleep(0.0005)
             os.kill(os.getpid(), signal.SIGUSR1)
         threading.Thread(target=later).start()
         print(stop.wait(), flush=True)

@@ -11,7 +11,7 @@ import pytest
 
 import greenlane
 from greenlane.queue import Empty, Full, LifoQueue, LightQueue, PriorityQueue, Queue
-from greenlane.testing import VirtualClock
+from greenlane.testing import VirtualClock, wait_until
 
 # Bounds hangs in the tests that use real OS threads; it does not time work.
 GENEROUS = 60.0
@@ -632,10 +632,7 @@ def _run_native(target: Any) -> tuple[threading.Thread, list[BaseException]]:
 
 def _wait_native(*threads: threading.Thread) -> None:
     """Wait for native threads while keeping the hub running (they may need it)."""
-    deadline = greenlane.get_hub().clock() + GENEROUS
-    while any(t.is_alive() for t in threads):
-        assert greenlane.get_hub().clock() < deadline, "native threads hung"
-        greenlane.sleep(0.002)
+    wait_until(lambda: not any(t.is_alive() for t in threads), patience=GENEROUS)
     for t in threads:
         t.join()
 
@@ -707,10 +704,7 @@ def test_native_get_waits_for_a_green_put() -> None:
     hub.hold_external()
     try:
         thread, errors = _run_native(lambda: got.append(q.get(timeout=GENEROUS)))
-        deadline = hub.clock() + GENEROUS
-        while not q.getting():  # the native thread's get runs here, in a green thread
-            assert hub.clock() < deadline
-            greenlane.sleep(0.002)
+        wait_until(q.getting)  # the native thread's get runs here, in a green thread
         q.put("for native")
         _wait_native(thread)
     finally:
@@ -749,10 +743,7 @@ def test_native_put_to_a_full_bounded_queue_blocks_until_room() -> None:
     hub.hold_external()
     try:
         thread, errors = _run_native(lambda: (q.put("second", timeout=GENEROUS), done.set()))
-        deadline = hub.clock() + GENEROUS
-        while not q.putting():
-            assert hub.clock() < deadline
-            greenlane.sleep(0.002)
+        wait_until(q.putting)
         assert not done.is_set()
         assert q.get() == "first"
         _wait_native(thread)
@@ -784,10 +775,7 @@ def test_native_join_and_task_done() -> None:
     hub.hold_external()
     try:
         thread, errors = _run_native(lambda: joined.append(q.join(timeout=GENEROUS)))
-        deadline = hub.clock() + GENEROUS
-        while not q._joiners:
-            assert hub.clock() < deadline
-            greenlane.sleep(0.002)
+        wait_until(lambda: q._joiners)
         q.get()
         helper, helper_errors = _run_native(q.task_done)  # handed to this hub
         _wait_native(thread, helper)

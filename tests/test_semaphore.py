@@ -8,7 +8,7 @@ import pytest
 
 import greenlane
 from greenlane.semaphore import BoundedSemaphore, CappedSemaphore, Semaphore
-from greenlane.testing import VirtualClock
+from greenlane.testing import VirtualClock, wait_until
 
 
 def test_counts_and_nonblocking() -> None:
@@ -159,8 +159,7 @@ def test_native_threads_and_green_threads_share_a_semaphore() -> None:
         thread.start()
     for gt in takers:
         gt.wait()
-    while any(t.is_alive() for t in threads):
-        greenlane.sleep(0.01)
+    wait_until(lambda: not any(t.is_alive() for t in threads))
     assert sorted(got) == list(range(200))
     assert len(native_got) == 40
     assert sem.counter == 20 * 12 - 200 - 40

@@ -11,6 +11,7 @@ import pytest
 
 import greenlane
 from greenlane import tpool
+from greenlane.testing import wait_until, wait_until_parked
 from helpers import run_script
 
 
@@ -42,33 +43,21 @@ def test_bad_input() -> None:
 
 
 def test_hub_keeps_serving_while_workers_block() -> None:
-    ticks = 0
-    stop = greenlane.Event()
-
-    def ticker() -> None:
-        nonlocal ticks
-        while not stop.ready():
-            greenlane.sleep(0.01)
-            ticks += 1
-
-    tk = greenlane.spawn(ticker)
-    start = time.monotonic()
+    release = threading.Event()
     tpool.set_num_threads(20)
-    calls = [greenlane.spawn(tpool.execute, time.sleep, 0.01) for _ in range(1000)]
-    for gt in calls:
-        gt.wait()
-    elapsed = time.monotonic() - start
-    stop.send()
-    tk.wait()
-    assert elapsed < 30
-    # The ticker slept 10 ms at a time while workers sat in C-level sleeps.
-    assert ticks >= 0.5 * elapsed / 0.01  # at least half the ticks a free hub would give
+    calls = [greenlane.spawn(tpool.execute, release.wait, 60) for _ in range(200)]
+    wait_until_parked(*calls, reason="tpool")  # 20 workers blocked in C, 180 jobs queued
+    # Meanwhile the hub serves green threads: 100 switches run to their end.
+    assert greenlane.spawn(lambda: sum(greenlane.sleep(0) or 1 for _ in range(100))).wait() == 100
+    assert not any(gt.dead for gt in calls)
+    release.set()
+    assert [gt.wait() for gt in calls] == [True] * 200
 
 
 def test_killed_and_timed_out_callers_leave_the_pool_working() -> None:
     release = threading.Event()
     caller = greenlane.spawn(tpool.execute, release.wait)
-    greenlane.sleep(0.01)
+    wait_until_parked(caller, reason="tpool")
     caller.kill()
     assert caller.dead
     with pytest.raises(greenlane.Timeout), greenlane.Timeout(0.01):
@@ -76,8 +65,7 @@ def test_killed_and_timed_out_callers_leave_the_pool_working() -> None:
     release.set()
     assert tpool.execute(lambda: "still works") == "still works"
     hub = greenlane.get_hub()
-    while hub._pending_external:  # the late results arrive and are dropped
-        greenlane.sleep(0.01)
+    wait_until(lambda: not hub._pending_external)  # the late results arrive and are dropped
 
 
 def test_inline_from_worker_and_when_size_is_zero() -> None:
@@ -103,7 +91,15 @@ def test_killall_leaves_no_thread_and_execute_restarts() -> None:
 
 
 def test_no_deadlock_error_while_a_job_is_in_flight() -> None:
-    assert tpool.execute(time.sleep, 0.05) is None  # main waits on nothing but the worker
+    hub = greenlane.get_hub()
+
+    def until_the_hub_idles() -> None:  # in the worker: the job ends only once the hub went idle
+        deadline = time.monotonic() + 30  # a hang guard
+        while not hub.statistics().polling:
+            assert time.monotonic() < deadline
+            time.sleep(0.0005)
+
+    assert tpool.execute(until_the_hub_idles) is None  # main waits on nothing but the worker
 
 
 class _Thing:

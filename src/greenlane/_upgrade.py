@@ -15,9 +15,20 @@ thread's state lock, a ``Condition``'s: its bound methods refer to the lock
 and cannot be rewritten; ``threading`` waits on fresh green waiter locks
 anyway); and locks referred to by closures, lists or bound methods.
 
+Queues. A C ``queue.SimpleQueue`` made before patching (an executor's work
+queue, a module's own) blocks the OS thread in ``get``. Each one still alive
+is swapped for a green one, its items moved over in order, under the same
+rule as a lock (every referrer a dict or an object's attribute), and only
+when no other OS thread but greenlane's own is running: a thread could be
+inside its ``get`` (that cannot be asked), and would then wait on a queue
+nobody fills any more. A queue left real is named in the warning; should a
+green thread then block in its ``get``, the blocking detector reports the
+call (``greenlane.debug``).
+
 Named in the warning: OS threads started before patching (they stay OS
 threads), module-level locks of non-stdlib modules that could not be
-swapped, and ``urllib3`` imported before patching.
+swapped, C ``SimpleQueue``s that could not be, and ``urllib3`` imported
+before patching.
 """
 
 from __future__ import annotations
@@ -74,6 +85,14 @@ def after_thread_patch(before: dict[str, Any], real_thread: ModuleType) -> None:
     if named:
         shown = ", ".join(named[:10]) + (" ..." if len(named) > 10 else "")
         problems.append(f"lock(s) created before patching and held or shared stay real locks: {shown}")
+    swapped, kept = _upgrade_simple_queues()
+    log.debug("patching swapped %d C SimpleQueues for green ones; %d stay real", swapped, len(kept))
+    if kept:
+        shown = ", ".join(sorted(kept)[:10]) + (" ..." if len(kept) > 10 else "")
+        problems.append(
+            f"{len(kept)} queue.SimpleQueue(s) created before patching stay C queues whose get() blocks "
+            f"the OS thread: {shown}"
+        )
     if problems:
         warnings.warn(
             "greenlane.monkey_patch() came late: " + "; ".join(problems), MonkeyPatchWarning, stacklevel=3
@@ -137,6 +156,67 @@ def _upgrade_locks(real_thread: ModuleType) -> tuple[int, list[str]]:
         upgraded += 1
     del found
     return upgraded, stuck
+
+
+def _foreign_threads() -> int:
+    """OS threads running now other than the calling one and greenlane's own (tpool, monitor)."""
+    me = threading.get_ident()
+    count = 0
+    for ident, top in sys._current_frames().items():
+        if ident == me:
+            continue
+        bottom = top
+        while bottom.f_back is not None:
+            bottom = bottom.f_back
+        if not str(bottom.f_globals.get("__name__", "")).startswith("greenlane."):
+            count += 1
+    return count
+
+
+def _holder_name(referrers: list[Any], obj: Any) -> str:
+    """``module.attr`` or ``Type.attr`` naming one place that holds ``obj``."""
+    for holder in referrers:
+        space = holder if isinstance(holder, dict) else getattr(holder, "__dict__", None)
+        if not isinstance(space, dict):
+            continue
+        for key, value in space.items():
+            if value is obj:
+                owner = space.get("__name__") if "__builtins__" in space else type(holder).__name__
+                return f"{owner}.{key}"
+    return f"<SimpleQueue at {id(obj):#x}>"
+
+
+def _upgrade_simple_queues() -> tuple[int, list[str]]:
+    """Swap C ``SimpleQueue``s for green ones (see the module docstring); (swapped, names of kept)."""
+    from ._core._stdlib import SimpleQueue as CSimpleQueue
+    from .green.queue import SimpleQueue
+
+    gc.collect()
+    found = [obj for obj in gc.get_objects() if type(obj) is CSimpleQueue]
+    if not found:
+        return 0, []
+    others = _foreign_threads()
+    swapped = 0
+    kept: list[str] = []
+    for old in found:
+        referrers = [r for r in gc.get_referrers(old) if r is not found]
+        if not referrers or any(_keep(r) for r in referrers):
+            continue
+        rewritable = all(isinstance(r, dict) or hasattr(r, "__dict__") for r in referrers)
+        if others or not rewritable:
+            kept.append(_holder_name(referrers, old))
+            continue
+        new: SimpleQueue[Any] = SimpleQueue()
+        while not old.empty():
+            new.put(old.get_nowait())
+        for holder in referrers:
+            space = holder if isinstance(holder, dict) else vars(holder)
+            for key, value in list(space.items()):
+                if value is old:
+                    space[key] = new
+        swapped += 1
+    del found
+    return swapped, kept
 
 
 def _regreen_logging() -> None:

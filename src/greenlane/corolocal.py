@@ -7,15 +7,19 @@ It is deliberately *not* the greenlet underneath: spawned tasks run on pooled
 worker greenlets, and keying by the worker would hand one task's attributes
 to the next task that reuses it.
 
-Where the data lives, and why. Each green thread object carries a small dict
-(attribute ``_greenlane_corolocal``) from a per-``local`` key to that thread's
-attribute dict, the way CPython keeps ``threading.local`` data in the thread
-state. So the data dies with the green thread object, even when a value
-refers back to its thread (a cycle the garbage collector can break; a table
-inside the ``local`` keyed by thread would keep both alive for as long as
-the ``local`` lives, usually forever). The ``local`` keeps only weak
-references to the threads that used it, to delete their entries when it is
-itself collected.
+Where the data lives, and why. Each green thread object carries a small
+token (attribute ``_greenlane_corolocal``), and while the thread runs each
+``local`` keeps that thread's attribute dict in a table keyed by the token's
+id, as CPython keeps ``threading.local`` data with the ``local``, keyed by a
+per-thread object. So the data dies with the ``local``, even when a value
+refers back to the ``local`` (``x.local.x = x``: a cycle the collector can
+break, and CPython's ``test_cycle_collection``); a thread that dies drops its
+token, whose weak reference removes its entries. When a spawned green thread
+*ends*, its dicts move from the ``local``s to its token: they then live as
+long as the ``GreenThread`` handle, and a value that refers back to the
+thread no longer keeps it alive through a ``local`` that lives forever. (A
+raw greenlet has no such end; its data stays with the ``local`` until the
+greenlet object dies.)
 
 Why attribute access is emulated instead of swapping ``__dict__``. eventlet
 and ``_threading_local`` install the caller's dict as the instance
@@ -36,6 +40,7 @@ if it raises, the thread's dict is dropped and the next access tries again.
 
 from __future__ import annotations
 
+import weakref
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 from weakref import WeakSet
@@ -56,19 +61,44 @@ def get_ident() -> int:
     return id(current())
 
 
+class _Token:
+    """A green thread's side of its locals (see the module docstring)."""
+
+    __slots__ = ("__weakref__", "kept", "users")
+
+    def __init__(self) -> None:
+        self.users: list[weakref.ref[_Impl]] = []  # locals with a dict for this thread
+        self.kept: dict[object, dict[str, Any]] = {}  # impl.key -> dict, once the thread ended
+
+    def finish(self) -> None:
+        """The thread ended: take its dicts from the locals (see the module docstring)."""
+        users, self.users = self.users, []
+        for ref in users:
+            impl = ref()
+            if impl is None:
+                continue
+            ldict = impl.dicts.pop(id(self), None)
+            impl.refs.pop(id(self), None)
+            if ldict is not None:
+                self.kept[impl.key] = ldict
+                impl.ended.add(self)
+
+
 class _Impl:
     """A ``local``'s bookkeeping, kept apart so subclasses cannot shadow it."""
 
-    __slots__ = ("args", "cls", "key", "kwargs", "threads")
+    __slots__ = ("__weakref__", "args", "cls", "dicts", "ended", "key", "kwargs", "refs")
 
     def __init__(self, tp: type, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.args = args
         self.kwargs = kwargs
-        # Threads store their dicts under this key: an object of its own, so a
-        # thread's entry keeps no part of the local alive and the key's id is
-        # never reused while an entry holds it.
+        # The key ended threads keep their dict under: an object of its own, so a
+        # thread's entry keeps no part of the local alive.
         self.key = object()
-        self.threads: WeakSet[Any] = WeakSet()
+        # id(token) -> that running thread's dict, and the weak reference that drops it.
+        self.dicts: dict[int, dict[str, Any]] = {}
+        self.refs: dict[int, weakref.ref[_Token]] = {}
+        self.ended: WeakSet[_Token] = WeakSet()  # ended threads holding one of our dicts
         # The class and its MRO's namespaces (live views), replaced as one if __class__ is assigned.
         self.cls: tuple[type, tuple[MappingProxyType[str, Any], ...]] = (tp, _namespaces(tp))
 
@@ -85,29 +115,41 @@ class _Impl:
 
     def create(self, owner: local, thread: Any, init: bool) -> dict[str, Any]:
         """Make ``thread``'s dict (running ``__init__`` in it if ``init``) and return it."""
-        try:
-            store: dict[object, dict[str, Any]] = getattr(thread, _STORE)
-        except AttributeError:
-            store = {}
-            setattr(thread, _STORE, store)
+        token: _Token | None = getattr(thread, _STORE, None)
+        if token is None:
+            token = _Token()
+            setattr(thread, _STORE, token)
+        tid = id(token)
         ldict: dict[str, Any] = {}
-        store[self.key] = ldict
-        self.threads.add(thread)
+        dicts, refs = self.dicts, self.refs
+
+        def forget(_: object, tid: int = tid) -> None:  # the thread died: no reference to the local
+            dicts.pop(tid, None)
+            refs.pop(tid, None)
+
+        dicts[tid] = ldict
+        refs[tid] = weakref.ref(token, forget)
+        token.users.append(weakref.ref(self))
         if init:
             try:
                 type(owner).__init__(owner, *self.args, **self.kwargs)
             except BaseException:
-                store.pop(self.key, None)
-                self.threads.discard(thread)
+                dicts.pop(tid, None)
+                refs.pop(tid, None)
                 raise
         return ldict
 
     def __del__(self) -> None:
         key = self.key
-        for thread in list(self.threads):
-            store = getattr(thread, _STORE, None)
-            if store is not None:
-                store.pop(key, None)
+        for token in list(self.ended):
+            token.kept.pop(key, None)
+
+
+def thread_ended(thread: Any) -> None:
+    """Called by a spawned green thread as it ends: its locals' dicts move to it."""
+    token: _Token | None = getattr(thread, _STORE, None)
+    if token is not None:
+        token.finish()
 
 
 def _namespaces(tp: type) -> tuple[MappingProxyType[str, Any], ...]:
@@ -122,7 +164,7 @@ def _dict(obj: local, impl: _Impl) -> dict[str, Any]:
     """The calling green thread's attribute dict for ``obj``, made (and initialised) on first use."""
     thread = current()
     try:
-        return thread._greenlane_corolocal[impl.key]  # type: ignore[no-any-return]  # _STORE
+        return impl.dicts[id(thread._greenlane_corolocal)]  # _STORE
     except (AttributeError, KeyError):
         return impl.create(obj, thread, type(obj).__init__ is not object.__init__)
 
@@ -150,7 +192,7 @@ class local:
         impl = _impl(self)
         thread = current()
         try:  # _dict(), inlined: this is the hot path
-            ldict = thread._greenlane_corolocal[impl.key]
+            ldict = impl.dicts[id(thread._greenlane_corolocal)]
         except (AttributeError, KeyError):
             ldict = impl.create(self, thread, type(self).__init__ is not object.__init__)
         if name == "__dict__":
@@ -216,4 +258,4 @@ class local:
     def __repr__(self) -> str:
         impl = _impl(self)
         mine = _dict(self, impl)
-        return f"<{type(self).__name__} threads={len(impl.threads)} attributes={sorted(mine)}>"
+        return f"<{type(self).__name__} threads={len(impl.dicts)} attributes={sorted(mine)}>"

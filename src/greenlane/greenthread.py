@@ -50,6 +50,8 @@ from ._core import (
 from ._core._hub import _tls
 from ._core._stdlib import get_ident
 from ._native import wait_from_native
+from .corolocal import _STORE as _LOCALS
+from .corolocal import thread_ended
 
 __all__ = [
     "GreenThread",
@@ -255,6 +257,8 @@ class _Call(Task):
             log.error("green thread %s (spawn_n) failed", _name(self._fn), exc_info=_trimmed(exc))
         finally:
             self._state = _DONE
+            if _LOCALS in self.__dict__:
+                thread_ended(self)
 
     @property
     def dead(self) -> bool:
@@ -330,6 +334,8 @@ class GreenThread(Task, Generic[T]):
             self._finish(None, _trimmed(exc))
         else:
             self._finish(result, None)
+        if _LOCALS in self.__dict__:
+            thread_ended(self)
 
     def _finish(self, result: T | None, exc: BaseException | None) -> None:
         self._result = result

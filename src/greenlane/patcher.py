@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import logging
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Final
 
@@ -65,6 +68,7 @@ KEYWORD_MODULES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
         ("_thread", "greenlane.green.thread"),
         ("threading", "greenlane.green.threading"),
         ("queue", "greenlane.green.queue"),
+        ("_queue", "greenlane.green._cqueue"),
         ("signal", "greenlane.green.signal"),
     ),
     "time": (("time", "greenlane.green.time"),),
@@ -158,6 +162,9 @@ def _patch_module(stdlib_name: str, green_name: str) -> None:
     if green is None:
         return
     std = importlib.import_module(stdlib_name)
+    _green_for[stdlib_name] = green
+    if _REPATCH_FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _REPATCH_FINDER)
     saved = _saved.setdefault(stdlib_name, {})
     replaced: dict[int, Any] = {}
     for name in green.__implements__:
@@ -176,6 +183,72 @@ def _patch_module(stdlib_name: str, green_name: str) -> None:
     install = getattr(green, "_after_patch", None)
     if install is not None:
         install()
+
+
+# stdlib module name -> the green module patched into it (for fresh imports, below).
+_green_for: dict[str, ModuleType] = {}
+
+
+class _RepatchFinder(importlib.abc.MetaPathFinder):
+    """Patch a patched stdlib module again when it is imported afresh.
+
+    ``test.support.import_helper.import_fresh_module("queue", fresh=["_queue"])``
+    and code like it drop a module from ``sys.modules`` and import it again:
+    a C module comes back as a new module object with its original C names
+    (``_queue.SimpleQueue`` blocking the OS thread), a Python one runs again.
+    While patched, such a new module gets the green names too, as the first
+    one did; ``original()`` keeps handing out the originals saved then.
+    """
+
+    def __init__(self) -> None:
+        self._finding: set[str] = set()
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """The module's own spec, with its loader wrapped, for a patched stdlib module; else None."""
+        if fullname not in _green_for or fullname in self._finding:
+            return None
+        self._finding.add(fullname)
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding.discard(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _RepatchingLoader(spec.loader, fullname)
+        return spec
+
+
+class _RepatchingLoader(importlib.abc.Loader):
+    """Runs the real loader, then sets the green names on the new module."""
+
+    def __init__(self, loader: Any, name: str) -> None:
+        self._loader = loader
+        self._name = name
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        """The real loader's module."""
+        module: ModuleType | None = self._loader.create_module(spec)
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        """Run the module as the real loader does, then patch it as the first one was."""
+        self._loader.exec_module(module)
+        green = _green_for.get(self._name)
+        if green is None:
+            return
+        for name in green.__implements__:
+            setattr(module, name, getattr(green, name))
+        for name in getattr(green, "__removed__", ()):
+            if hasattr(module, name):
+                delattr(module, name)
+
+    def __getattr__(self, name: str) -> Any:  # get_source, is_package ... stay the real loader's
+        return getattr(self._loader, name)
+
+
+_REPATCH_FINDER: Final = _RepatchFinder()
 
 
 def _refresh_captured(patched: str, replaced: dict[int, Any]) -> None:

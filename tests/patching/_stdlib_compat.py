@@ -11,7 +11,9 @@ module carries on in a new interpreter without the tests already done.
 Prints a per-module Markdown table. ``--record FILE`` stores the counts
 under the runtime's name in a JSON file (the committed baselines);
 ``--check FILE`` exits non-zero if a module passes fewer tests than the
-floor recorded there under ``floors``.
+floor recorded there under ``floors``, or if a test of a module with a floor
+hangs. After the table, every failing test is listed with the reason
+recorded for it in ``IMPOSSIBLE`` or ``KNOWN_FAILURES``.
 
 Tests judged impossible under green threads are listed in ``IMPOSSIBLE``
 with a reason; they still count as failures in the score (those that would
@@ -49,15 +51,18 @@ SPINNING_SHUTDOWN: Final = tuple(
     for immediate in ("", "_immediate")
 )
 # Impossible tests that hang: reported as failures without being run (saves a time limit each).
-NOT_RUN: Final = ("test.test_queue.CSimpleQueueTest", *SPINNING_SHUTDOWN)
+NOT_RUN: Final = (
+    "test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops",  # see IMPOSSIBLE
+    "test.test_socket.ThreadedVSOCKSocketStreamTest",  # hangs unpatched too here: see KNOWN_FAILURES
+    *SPINNING_SHUTDOWN,
+)
 
 # test id prefix -> why it cannot pass with green threads (still counted as failures).
 IMPOSSIBLE: Final[dict[str, str]] = {
     "test.test_threading.SubinterpThreadingTests": "sub-interpreters: greenlet does not support them",
     "test.test_thread.TestForkInThread": "expects the forking OS thread to be the only one left in the child",
-    "test.test_queue.CSimpleQueueTest": "tests the C _queue.SimpleQueue itself (imported afresh): its get "
-    "blocks the OS thread",
-    "test.test_threading.ThreadTests.test_various_ops": "green threads share their OS thread's native id",
+    "test.test_threading.ThreadTests.test_various_ops": "green threads share their OS thread's native id"
+    " (_large_stack and _small_stack too)",
     "test.test_threading.ThreadTests.test_PyThreadState_SetAsyncExc": "async exceptions target OS threads",
     "test.test_threading.InterruptMainTests.test_can_interrupt_tight_loops": (
         "a green thread cannot run while the main one spins without yielding"
@@ -75,10 +80,45 @@ IMPOSSIBLE: Final[dict[str, str]] = {
     ),
 }
 
+# test id prefix -> why it still fails under greenlane although it is not impossible
+# (a gap to close, or a deliberate difference). Still counted as failures.
+KNOWN_FAILURES: Final[dict[str, str]] = {
+    "test.test_select.SelectTestCase.test_disallow_instantiation": (
+        "the green poll object's class can be instantiated (gevent's too)"
+    ),
+    "test.test_socket.NonBlockingTCPTests.testSetBlocking": (
+        "a green socket's fd is always O_NONBLOCK (the hub polls it), whatever its timeout"
+    ),
+    "test.test_socket.NonBlockingTCPTests.testInitNonBlocking": (
+        "a socket made with SOCK_NONBLOCK reports timeout None, not 0.0 (a gap)"
+    ),
+    "test.test_socket.NonblockConstantTest.test_SOCK_NONBLOCK": "as testInitNonBlocking",
+    "test.test_socket.TestExceptions.test_setblocking_invalidfd": (
+        "green setblocking() changes only the socket's timeout, so a closed fd raises nothing (a gap)"
+    ),
+    "test.test_socket.GeneralModuleTests.testSendtoErrors": (
+        "the TypeError's wording differs for sendto(data, None)"
+    ),
+    "test.test_socket.GeneralModuleTests.testRefCountGetNameInfo": (
+        "the TypeError of the green getnameinfo keeps its argument referenced through the traceback"
+    ),
+    "test.test_socket.NetworkConnectionNoServer.test_create_connection_timeout": (
+        "it mocks socket.socket; the green create_connection makes its own green socket, bypassing the mock"
+    ),
+    "test.test_socket.ThreadedVSOCKSocketStreamTest": (
+        "hangs unpatched too in this container (an AF_VSOCK connect nobody answers)"
+    ),
+    "test.test_subprocess.RunFuncTestCase.test_encoding_warning": (
+        "its child inherits the runner's PYTHONWARNINGS=ignore and warns nothing (passes when run alone)"
+    ),
+}
+
 WORKER = r"""
-import faulthandler, os, sys, unittest
+import faulthandler, os, signal, sys, unittest
 sys.path.insert(0, HERE)
 write = os.write
+# As Python does at startup unless SIGINT came in ignored (the runner started as a background job).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from _runtime import patch
 patch()
 limit = float(sys.argv[3])
@@ -171,7 +211,22 @@ def run_module(module: str, runtime: str, per_test: float) -> dict[str, Any]:
         if kind == "OK" and runtime != "none" and any(test_id.startswith(p) for p in IMPOSSIBLE):
             key = "failed"
         counts[key] += 1
+        if key in ("failed", "hung"):
+            _FAILED.append((test_id, key))
     return counts
+
+
+# (test id, "failed" or "hung") of every module run so far, for the listing after the table.
+_FAILED: list[tuple[str, str]] = []
+
+
+def why(test_id: str) -> str:
+    """The recorded reason a test fails under green threads, or '' if none is recorded."""
+    for table in (IMPOSSIBLE, KNOWN_FAILURES):
+        for prefix, reason in table.items():
+            if test_id.startswith(prefix):
+                return reason
+    return ""
 
 
 def main() -> int:
@@ -193,6 +248,10 @@ def main() -> int:
         print(f"| {module} | {row} |", flush=True)
     total = {k: sum(r[k] for r in results.values()) for k in ("passed", "failed", "hung", "skipped")}
     print(f"| total | {total['passed']} | {total['failed']} | {total['hung']} | {total['skipped']} |")
+    if args.runtime == "greenlane" and _FAILED:  # the reasons recorded are greenlane's
+        print("\nTests that fail (or hang), with the reason recorded in IMPOSSIBLE / KNOWN_FAILURES:")
+        for test_id, key in _FAILED:
+            print(f"- {test_id}{' (hung)' if key == 'hung' else ''}: {why(test_id) or 'NOT EXPLAINED'}")
     if args.record:
         data = json.loads(args.record.read_text()) if args.record.exists() else {}
         data.setdefault("python", sys.version.split()[0])
@@ -203,7 +262,10 @@ def main() -> int:
         low = [m for m in results if results[m]["passed"] < floors.get(m, 0)]
         for m in low:
             print(f"{m}: {results[m]['passed']} passed, below the floor of {floors[m]}", file=sys.stderr)
-        return 1 if low else 0
+        hung = [m for m in results if m in floors and results[m]["hung"]]
+        for m in hung:
+            print(f"{m}: {results[m]['hung']} test(s) hung", file=sys.stderr)
+        return 1 if low or hung else 0
     return 0
 
 

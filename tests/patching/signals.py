@@ -4,6 +4,9 @@ import signal
 
 from _runtime import RUNTIME, check, patch
 
+# Python installs this handler at startup unless SIGINT came in ignored (a shell's
+# background job: a suite run with `&`); the scenario is about this handler.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 patch()
 import threading  # noqa: E402
 import time  # noqa: E402

@@ -31,6 +31,7 @@ from ._stdlib import refuse_free_threading
 from ._timeouts import check_timeout
 from ._timers import Timer
 from ._waitqueue import WaitQueue
+from ._waitstate import WaitState, wait_state
 
 __all__ = [
     "ERROR",
@@ -52,6 +53,7 @@ __all__ = [
     "Task",
     "Timer",
     "WaitQueue",
+    "WaitState",
     "check_timeout",
     "current",
     "current_hub",
@@ -62,4 +64,5 @@ __all__ = [
     "reset_thread_hub",
     "set_multiple_fd_waiters",
     "set_preferred_poller",
+    "wait_state",
 ]

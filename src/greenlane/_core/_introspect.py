@@ -30,7 +30,11 @@ class HubStatistics:
     or a timer; everything else since the hub was created counts as
     ``run_time``. ``longest_pass`` is the longest pass of the loop so far, the
     one in progress included (callbacks plus the green threads it resumed,
-    idle polling excluded): how long I/O went unlooked at.
+    idle polling excluded): how long I/O went unlooked at. ``polling`` is
+    True while the hub's thread is asleep in its poller (every green thread
+    parked, nothing ready): the moment another OS thread's
+    ``call_soon_threadsafe`` must wake it. Read from another OS thread, a
+    snapshot is approximate (it may be outdated as soon as it is taken).
     """
 
     ready: int
@@ -43,6 +47,7 @@ class HubStatistics:
     uptime: float = 0.0
     poll_time: float = 0.0
     longest_pass: float = 0.0
+    polling: bool = False
 
     @property
     def run_time(self) -> float:
@@ -115,6 +120,7 @@ class Introspection:
             uptime=now - self._created,
             poll_time=self._poll_time,
             longest_pass=longest,
+            polling=self._polling,
         )
 
     def _waiters(self, table: dict[int, Parked], bit: int) -> list[Parked]:

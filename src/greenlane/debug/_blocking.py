@@ -25,6 +25,13 @@ and adds nothing to the hub's hot path, on or off:
 - The report names the green thread and logs its current stack, read from
   the hub thread's running frame, and does not interrupt it. When the hub
   moves again a second line says for how long it was stuck.
+- A thread stuck *inside C code* has no frame of its own there: its
+  innermost Python frame stands on a call instruction. The report then
+  quotes that call's source (``q.get()``, ``lock.acquire()``) and says that C
+  code cannot switch: that is how a C-level blocking object still reachable
+  under patching shows up (a ``_thread`` lock or ``queue.SimpleQueue`` made
+  before ``monkey_patch()`` that could not be swapped, a C extension's own
+  blocking call).
 
 Process-wide state (listed in docs/design.md): the one ``BlockingMonitor``,
 its thread, and the hubs it watches (weakly); reset in a forked child.
@@ -32,6 +39,8 @@ its thread, and the hubs it watches (weakly); reset in a forked child.
 
 from __future__ import annotations
 
+import dis
+import linecache
 import logging
 import os
 import sys
@@ -57,6 +66,11 @@ MIN_TICK: Final = 0.005
 MAX_TICK: Final = 0.25
 # Frames shown in a report: the interesting ones are the innermost.
 STACK_LIMIT: Final = 40
+# Instructions that call (CPython 3.11 to 3.14): a frame stopped on one is running its callee.
+_CALL_OPS: Final = frozenset(
+    name for name in ("CALL", "PRECALL", "CALL_FUNCTION_EX", "CALL_KW", "CALL_FUNCTION", "CALL_METHOD")
+    if name in dis.opmap
+)
 
 
 @dataclass(slots=True)
@@ -231,14 +245,50 @@ def _who(hub: Hub, bottom: FrameType) -> str:
     return "the thread's main green thread (or a raw greenlet)"
 
 
+def c_call(frame: FrameType) -> str | None:
+    """The source of the call ``frame`` (a thread's innermost frame) is making into C code, or None.
+
+    A Python callee would have a frame of its own on top: an innermost frame
+    standing on a call instruction means the thread runs C code it called.
+    """
+    code = frame.f_code
+    offset = frame.f_lasti
+    if offset < 0 or offset >= len(code.co_code):
+        return None
+    if dis.opname[code.co_code[offset]] not in _CALL_OPS:
+        return None
+    co_positions = getattr(code, "co_positions", None)  # CPython 3.11+
+    if co_positions is None:
+        return None
+    positions = list(co_positions())
+    index = offset // 2  # code units are two bytes
+    if index >= len(positions):
+        return None
+    first, last, start, end = positions[index]
+    if first is None or last is None or start is None or end is None:
+        return None
+    lines = [linecache.getline(code.co_filename, n) for n in range(first, last + 1)]
+    if not all(lines):
+        return None
+    lines[-1] = lines[-1][:end]
+    lines[0] = lines[0][start:]
+    return " ".join(line.strip() for line in lines) or None
+
+
 def _report(hub: Hub, frame: FrameType, bottom: FrameType, stalled: float, threshold: float) -> None:
     stack = trimmed_stack(frame, limit=STACK_LIMIT)
     top = stack[-1] if stack else None
     where = f"{top.name} ({top.filename}:{top.lineno})" if top is not None else "?"
+    call = c_call(frame)
+    inside = (
+        f"; it is inside the C call `{call}`, and C code cannot switch green threads (a lock or "
+        "queue.SimpleQueue made before monkey_patch(), or a C extension's blocking call?)"
+        if call is not None else ""
+    )
     log.warning(
         "greenlane hub of thread %d has not switched for %.3f s (threshold %.3f s): "
-        "%s is blocking it, running %s; it is not interrupted. Stack (most recent call last):\n%s",
-        hub._ident, stalled, threshold, _who(hub, bottom), where, "".join(stack.format()).rstrip(),
+        "%s is blocking it, running %s%s; it is not interrupted. Stack (most recent call last):\n%s",
+        hub._ident, stalled, threshold, _who(hub, bottom), where, inside, "".join(stack.format()).rstrip(),
     )
 
 

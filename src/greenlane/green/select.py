@@ -86,7 +86,10 @@ def select(
     rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any], timeout: float | None = None, /
 ) -> tuple[list[Any], list[Any], list[Any]]:
     """The stdlib's ``select``; waiting parks only the calling green thread."""
-    rlist, wlist, xlist = list(rlist), list(wlist), list(xlist)
+    # Lists and tuples go to the first, non-waiting select as they are: the C
+    # select reads a list's length afresh for each item, so a fileno() that
+    # shrinks the list is seen exactly as unpatched (CPython's test_select_mutated).
+    rlist, wlist, xlist = (s if type(s) in (list, tuple) else list(s) for s in (rlist, wlist, xlist))
     timeout = _check_timeout(timeout)
     ready = _std_select(rlist, wlist, xlist, 0)
     if ready[0] or ready[1] or ready[2] or timeout == 0:

@@ -58,6 +58,24 @@ def _throw_to_main(exc: BaseException) -> None:
     hub.throw(hub._root, exc, front=True)
 
 
+def _from_handler(callback: Callable[..., Any], *args: Any) -> None:
+    """Run ``callback(*args)`` now, from a Python signal handler, and make sure the hub sees it.
+
+    The handler may run inside the hub itself, at any bytecode boundary: after
+    the hub last looked at its queues and before its poll sleeps, with the
+    signal's wake-up byte already drained. What ``callback`` queues would then
+    wait out the whole poll (a Ctrl-C seen 30 s late). So the hub is also
+    poked with ``call_soon_threadsafe``: it checks for that after setting its
+    polling flag, and the call writes a byte while the hub polls.
+    """
+    callback(*args)
+    get_hub().call_soon_threadsafe(_nothing)
+
+
+def _nothing() -> None:
+    """The poke of ``_from_handler``: its arrival is all that matters."""
+
+
 def _run_handler(
     handler: Callable[[int, FrameType | None], Any], signum: int, frame: FrameType | None
 ) -> None:
@@ -83,14 +101,14 @@ def _trampoline(signum: int, frame: FrameType | None) -> None:
     if in_main is None or in_main:
         handler(signum, frame)
     else:
-        spawn_n(_run_handler, handler, signum, frame)
+        _from_handler(spawn_n, _run_handler, handler, signum, frame)
 
 
 def _interrupt_main(signum: int, frame: FrameType | None) -> None:
     in_main = _in_main_green_thread()
     if in_main is None or in_main:
         raise KeyboardInterrupt
-    _throw_to_main(KeyboardInterrupt())
+    _from_handler(_throw_to_main, KeyboardInterrupt())
 
 
 _interrupt_main.wakes_hub = False  # type: ignore[attr-defined]  # see _core._wakers

@@ -11,20 +11,43 @@ clock straight to the next deadline instead of sleeping. A 10-minute back-off
 schedule then runs in milliseconds and its timings are exact. While an fd or
 cross-thread work is being waited on, the clock advances with real time, so
 such waits are never cut short.
+
+Synchronising on the hub, not on the clock. A test that must know a green
+thread has reached its wait asks the hub instead of sleeping "long enough":
+``wait_until_parked(gt)`` yields until ``gt`` is parked (``reason=`` names
+the wait), ``wait_until_parked()`` until every other green thread is, and
+``assert_parked(gt, reason=...)`` checks the thread's parking record now.
+They read the hub through ``greenlane._core.wait_state`` and never write it.
+Their only clock is a hang guard (``PARKING_PATIENCE``): a thread that never
+parks fails the test with its state, instead of hanging it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
-from .._core import Hub, get_hub, reset_thread_hub
+from .._core import Hub, WaitState, _stdlib, current, get_hub, reset_thread_hub, wait_state
+from .._core._testhooks import discard_hub, set_virtual_clock
 
-__all__ = ["HubNotEmptyError", "VirtualClock", "assert_hub_empty", "fresh_hub", "virtual_time"]
+__all__ = [
+    "HubNotEmptyError",
+    "VirtualClock",
+    "assert_hub_empty",
+    "assert_parked",
+    "fresh_hub",
+    "virtual_time",
+    "wait_until",
+    "wait_until_parked",
+]
 
 # Yields allowed for finished threads to settle before a hub counts as leaking.
 SETTLE_YIELDS: Final = 3
+# Real seconds ``wait_until_parked`` gives a thread to reach its wait before failing the
+# test: a guard against a hang, never a synchronisation (it returns as soon as the hub
+# says so); wide, because a loaded CI machine may not run the process for seconds.
+PARKING_PATIENCE: Final = 30.0
 
 
 class HubNotEmptyError(AssertionError):
@@ -57,10 +80,7 @@ class VirtualClock:
 
 def install_virtual_clock(hub: Hub, clock: VirtualClock) -> None:
     """Make ``hub`` read time from ``clock`` (the hub must have no pending timers)."""
-    if len(hub._timers):
-        raise RuntimeError(f"install the virtual clock before setting timers: {hub!r}")
-    hub.clock = clock.now
-    hub._virtual = clock
+    set_virtual_clock(hub, clock)
 
 
 @contextmanager
@@ -103,14 +123,79 @@ def assert_hub_empty(hub: Hub | None = None) -> None:
         )
 
 
+def _matches(state: WaitState, reason: str | None) -> bool:
+    return state.parked and (reason is None or reason in state.reason)
+
+
+def assert_parked(thread: Any, reason: str | None = None) -> WaitState:
+    """Raise ``AssertionError`` unless ``thread`` is parked now (on a wait whose reason contains ``reason``).
+
+    ``thread`` is a ``GreenThread`` or a greenlet. Returns its ``WaitState``.
+    A thread woken but not yet resumed is not parked.
+    """
+    state = wait_state(thread)
+    if not _matches(state, reason):
+        want = "parked" if reason is None else f"parked on {reason!r}"
+        raise AssertionError(f"{thread!r} is not {want}: {state}")
+    return state
+
+
+def wait_until(condition: Callable[[], object], patience: float = PARKING_PATIENCE) -> None:
+    """Let the hub run, a pass at a time, until ``condition()`` is true.
+
+    For states the hub cannot name itself (another OS thread got somewhere,
+    a count reached a value). Raises ``AssertionError`` after ``patience``
+    real seconds (a hang guard, see ``PARKING_PATIENCE``).
+    """
+    from ..greenthread import sleep
+
+    if not patience > 0:
+        raise ValueError(f"patience must be a positive number of seconds, not {patience!r}")
+    deadline = _stdlib.monotonic() + patience
+    while not condition():
+        if _stdlib.monotonic() > deadline:
+            raise AssertionError(f"{condition!r} still false after {patience} s")
+        sleep(0)
+
+
+def wait_until_parked(*threads: Any, reason: str | None = None, patience: float = PARKING_PATIENCE) -> None:
+    """Let the hub run until each of ``threads`` is parked (on ``reason``, if given).
+
+    With no thread named: until every other green thread of this hub is
+    parked, that is, nothing but the caller is ready to run. Each check
+    follows a full pass of the hub (``sleep(0)``: I/O polled, due timers
+    fired), so a thread found parked on an fd really found nothing to read.
+    Raises ``AssertionError`` naming each thread's state if that takes longer
+    than ``patience`` real seconds (a hang guard, see ``PARKING_PATIENCE``).
+    """
+    from ..greenthread import sleep
+
+    if not patience > 0:
+        raise ValueError(f"patience must be a positive number of seconds, not {patience!r}")
+    me = current()
+    for thread in threads:
+        if thread is me:
+            raise ValueError(f"a green thread cannot wait for itself to park: {thread!r}")
+        wait_state(thread)  # a TypeError now for a non-thread, not after the patience
+    hub = get_hub()
+    deadline = _stdlib.monotonic() + patience
+    while True:
+        sleep(0)
+        if threads:
+            states = [wait_state(t) for t in threads]
+            if all(_matches(state, reason) for state in states):
+                return
+            ended = [t for t, state in zip(threads, states, strict=True) if state.state == "done"]
+            if ended:  # it can never park again: say so now, not after the patience
+                raise AssertionError(f"ended instead of parking: {ended!r}")
+        elif not hub.statistics().ready:
+            return
+        if _stdlib.monotonic() > deadline:
+            what = ", ".join(f"{t!r}: {wait_state(t)}" for t in threads) or repr(hub)
+            want = "parked" if reason is None else f"parked on {reason!r}"
+            raise AssertionError(f"not {want} after {patience} s: {what}")
+
+
 def _discard(hub: Hub) -> None:
     """Forget ``hub`` even if a failed test left work in it."""
-    hub._ready.clear()
-    hub._calls.clear()
-    hub._timers.clear()
-    hub._readers.clear()
-    hub._writers.clear()
-    hub._fd_lines.clear()
-    hub._close_watchers.clear()
-    hub._tasks_alive = 0
-    reset_thread_hub()
+    discard_hub(hub)
