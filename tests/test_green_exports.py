@@ -64,6 +64,13 @@ def _allow(reason: str, names: str) -> dict[str, str]:
 
 ALLOWED: dict[str, dict[str, str]] = {
     "greenlane.green.os": {
+        **_allow(
+            "sets up a pseudo-terminal or a namespace, or reads or arms a timerfd: returns at once "
+            "(reading a timerfd is os.read, which is green)",
+            """grantpt posix_openpt ptsname unlockpt setns unshare timerfd_create timerfd_gettime
+            timerfd_gettime_ns timerfd_settime timerfd_settime_ns""",
+        ),
+        **_allow(CONF, "process_cpu_count"),
         **_allow(PURE, """WCOREDUMP WEXITSTATUS WIFCONTINUED WIFEXITED WIFSIGNALED WIFSTOPPED WSTOPSIG
             WTERMSIG _check_methods _fspath _get_exports_list fsdecode fsencode fspath major
             makedev minor strerror waitstatus_to_exitcode get_exec_path"""),
@@ -95,6 +102,10 @@ ALLOWED: dict[str, dict[str, str]] = {
         **_allow(ENTROPY, "getrandom urandom"),
     },
     "greenlane.green.socket": {
+        **_allow(
+            "used only where the OS has no socketpair() (Windows); Linux's is native",
+            "_fallback_socketpair",
+        ),
         **_allow(PURE, """CMSG_LEN CMSG_SPACE _intenum_converter htonl htons ntohl ntohs inet_aton
             inet_ntoa inet_ntop inet_pton"""),
         **_allow(FD_WRAPPER, "SocketIO send_fds recv_fds"),
@@ -138,12 +149,14 @@ ALLOWED: dict[str, dict[str, str]] = {
             pthread_getcpuclockid thread_time thread_time_ns time time_ns tzset"""),
     },
     "greenlane.green.thread": {
+        **_allow(CONF, "_get_main_thread_ident _is_main_interpreter daemon_threads_allowed"),
         **_allow(TYPE, "_ExceptHookArgs"),
         **_allow(PURE, "_excepthook"),
         **_allow(CONF, "get_native_id stack_size"),
         **_allow(PROC, "exit exit_thread interrupt_main"),
     },
     "greenlane.green.threading": {
+        **_allow(CONF, "_daemon_threads_allowed _get_main_thread_ident _is_main_interpreter"),
         **_allow(TYPE, "ExceptHookArgs WeakSet _deque"),
         **_allow(PURE, "_count _islice excepthook"),
         **_allow(CONF, "_time get_native_id stack_size"),
@@ -170,10 +183,12 @@ ALLOWED: dict[str, dict[str, str]] = {
     "greenlane.green.http.client": _allow(PURE, "urlsplit"),
     "greenlane.green.http.cookiejar": _allow(PURE, "timegm"),
     "greenlane.green.http.cookies": {
+        **_allow(PURE, "_has_control_character _unquote_replace _unquote_sub"),
         **_allow(TYPE, "BaseCookie Morsel SimpleCookie"),
         **_allow(PURE, "_getdate _is_legal_key _nulljoin _quote _semispacejoin _spacejoin _unquote"),
     },
     "greenlane.green.urllib.parse": {
+        **_allow(PURE, "_check_bracketed_netloc _generate_unquoted_parts _unquote_impl"),
         **_allow(TYPE, """DefragResult DefragResultBytes ParseResult ParseResultBytes ResultBase
             SplitResult SplitResultBytes _DefragResultBase _NetlocResultMixinBase
             _NetlocResultMixinBytes _NetlocResultMixinStr _ParseResultBase _Quoter

@@ -144,6 +144,8 @@ class LockType(_lock.Lock):
 allocate_lock: Final = LockType
 allocate: Final = LockType
 Lock: Final = LockType  # _thread's name from 3.13; eventlet's green thread has it on every version
+# 3.13+ names the lock type ``_thread.lock``; the green module's is its own (not patched into _thread).
+lock: Final = LockType
 _FINALIZING: Final = object()
 _TIMEOUT_MAX: Final = _std.TIMEOUT_MAX
 
