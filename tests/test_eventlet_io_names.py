@@ -111,3 +111,20 @@ def test_get_fileno() -> None:
     bad.value = "foo"
     with pytest.raises(TypeError, match="Expected int or long, got <class 'str'>"):
         gselect.get_fileno(bad)
+
+
+@pytest.mark.skipif(not hasattr(os, "readinto"), reason="os.readinto is new in Python 3.14")
+def test_green_os_readinto_parks_until_data_arrive() -> None:
+    from greenlane.green import os as gos
+
+    r, w = os.pipe()
+    try:
+        buffer = bytearray(8)
+        reader = greenlane.spawn(gos.readinto, r, buffer)
+        greenlane.sleep(0)
+        assert not reader.dead  # parked on the empty pipe: the hub went on
+        os.write(w, b"abc")
+        assert reader.wait() == 3 and bytes(buffer[:3]) == b"abc"
+    finally:
+        os.close(r)
+        os.close(w)

@@ -64,6 +64,7 @@ def _allow(reason: str, names: str) -> dict[str, str]:
 
 ALLOWED: dict[str, dict[str, str]] = {
     "greenlane.green.os": {
+        **_allow(CONF, "_create_environ reload_environ"),
         **_allow(
             "sets up a pseudo-terminal or a namespace, or reads or arms a timerfd: returns at once "
             "(reading a timerfd is os.read, which is green)",
@@ -116,6 +117,7 @@ ALLOWED: dict[str, dict[str, str]] = {
             if_nametoindex"""),
     },
     "greenlane.green.ssl": {
+        **_allow(PURE, "_check_sslobject_params"),
         **_allow(PURE, """DER_cert_to_PEM_cert PEM_cert_to_DER_cert RAND_add RAND_bytes RAND_pseudo_bytes
             RAND_status _dnsname_match _inet_paton _ipaddress_match _nid2obj _txt2obj
             _simple_enum _sslcopydoc cert_time_to_seconds get_protocol_name match_hostname
@@ -149,6 +151,7 @@ ALLOWED: dict[str, dict[str, str]] = {
             pthread_getcpuclockid thread_time thread_time_ns time time_ns tzset"""),
     },
     "greenlane.green.thread": {
+        **_allow(CONF, "_get_name"),
         **_allow(CONF, "_get_main_thread_ident _is_main_interpreter daemon_threads_allowed"),
         **_allow(TYPE, "_ExceptHookArgs"),
         **_allow(PURE, "_excepthook"),
@@ -188,6 +191,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         **_allow(PURE, "_getdate _is_legal_key _nulljoin _quote _semispacejoin _spacejoin _unquote"),
     },
     "greenlane.green.urllib.parse": {
+        **_allow(PURE, "_urlparse _urlsplit _urlunsplit"),
         **_allow(PURE, "_check_bracketed_netloc _generate_unquoted_parts _unquote_impl"),
         **_allow(TYPE, """DefragResult DefragResultBytes ParseResult ParseResultBytes ResultBase
             SplitResult SplitResultBytes _DefragResultBase _NetlocResultMixinBase

@@ -72,6 +72,32 @@ def read(fd: int, n: int, /) -> bytes:
             get_hub().wait_fd(fd, READ, None, f"os.read fd {fd}")
 
 
+_std_readinto: Final[Any] = getattr(_std, "readinto", None)  # Python 3.14+
+
+
+def readinto(fd: int, buffer: Any, /) -> int:
+    """Python 3.14's ``os.readinto``: fill ``buffer`` from ``fd``, parking (not blocking) until data arrive.
+
+    Not installed by ``monkey_patch`` (eventlet's four names are); exists where the stdlib's does.
+    """
+    if _std_readinto is None:
+        raise AttributeError("os.readinto exists from Python 3.14 on")
+    if not _green() or not memoryview(buffer).nbytes:
+        return int(_std_readinto(fd, buffer))
+    if _std.get_blocking(fd):
+        get_hub().wait_fd(fd, READ, None, f"os.readinto fd {fd}")
+        return int(_std_readinto(fd, buffer))
+    while True:
+        try:
+            return int(_std_readinto(fd, buffer))
+        except BlockingIOError:
+            get_hub().wait_fd(fd, READ, None, f"os.readinto fd {fd}")
+
+
+if _std_readinto is None:
+    del readinto  # before 3.14 the name falls through to the stdlib's module, which has none
+
+
 def write(fd: int, data: Any, /) -> int:
     """Write some of ``data`` to ``fd``, parking (not blocking) until it accepts any; the count written."""
     if not _green():
