@@ -270,6 +270,7 @@ _NOTHING_TO_DO: Final = {
     "tpool, so names resolve cooperatively without dnspython",
     "EVENTLET_TPOOL_DNS": "greenlane's DNS always runs libc's resolver in tpool",
     "EVENTLET_DEPRECATED_EAI_NODATA": "greenlane raises the stdlib's socket.gaierror codes unchanged",
+    "EVENTLET_TESTS": "eventlet's own test suite marks its processes with it; nothing to do",
 }
 
 
