@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.frameworks import SUBJECT, Framework
 from benchmarks.workloads import Metric, Workload
@@ -155,3 +156,79 @@ def render(
         lines += ["", "Failures (a cell with any failed sample shows no figure and no ratio):"]
         lines += [f"- {o.framework} / {o.workload}: {o.problem}: {o.detail}" for o in problems]
     return "\n".join(lines) + "\n"
+
+
+def relative_costs(
+    workloads: Sequence[Workload],
+    frameworks: Sequence[Framework],
+    outcomes: Sequence[Outcome],
+) -> list[tuple[str, dict[str, float]]]:
+    """Per headline figure, each framework's cost relative to greenlane's (1.0 = as greenlane).
+
+    Above 1 the framework is worse than greenlane: its median over greenlane's for a
+    lower-is-better figure, greenlane's over its own for a higher-is-better one. Cells
+    with a failed sample, or without samples, are left out.
+    """
+    by_pair: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        by_pair.setdefault((outcome.workload, outcome.framework), []).append(outcome)
+    rows = []
+    for workload in workloads:
+        metric = workload.metrics[0]
+        ours = Cell(by_pair.get((workload.name, SUBJECT), [])).median(metric)
+        if not ours:
+            continue
+        costs = {}
+        for fw in frameworks:
+            theirs = Cell(by_pair.get((workload.name, fw.name), [])).median(metric)
+            if theirs:
+                costs[fw.name] = ours / theirs if metric.higher_is_better else theirs / ours
+        rows.append((f"{workload.name}\n{_figure(metric)}", costs))
+    return rows
+
+
+def chart(
+    header: Header,
+    workloads: Sequence[Workload],
+    frameworks: Sequence[Framework],
+    outcomes: Sequence[Outcome],
+    path: Path,
+) -> None:
+    """Write a PNG bar chart of ``relative_costs`` (needs matplotlib: the ``bench`` extra)."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise SystemExit(
+            f"--chart {path} needs matplotlib (pip install 'greenlane[bench]'): {exc}"
+        ) from None
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    rows = relative_costs(workloads, frameworks, outcomes)
+    # greenlane itself is the line at 1.
+    shown = [
+        fw
+        for fw in frameworks
+        if fw.name != SUBJECT and any(fw.name in costs for _, costs in rows)
+    ]
+    height = 0.8 / max(len(shown), 1)
+    fig, ax = plt.subplots(figsize=(10, 0.9 + 0.75 * len(rows) * max(len(shown), 1) / 3))
+    for i, fw in enumerate(shown):
+        ys = [r - 0.4 + height * (i + 0.5) for r, (_, costs) in enumerate(rows) if fw.name in costs]
+        xs = [costs[fw.name] for _, costs in rows if fw.name in costs]
+        ax.barh(ys, xs, height=height, label=fw.label)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:g}x"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([0.25, 0.5, 1, 2, 4, 8])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"cost relative to {SUBJECT} (log scale; above 1: {SUBJECT} is better)")
+    ax.set_title(f"{header.title}: median of {header.samples} samples\n{header.machine}", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

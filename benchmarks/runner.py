@@ -173,6 +173,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the table here")
     parser.add_argument(
+        "--chart",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw each workload's headline figure relative to greenlane "
+        "(needs matplotlib: the bench extra)",
+    )
+    parser.add_argument(
         "--raw",
         type=Path,
         metavar="FILE",
@@ -247,6 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     if args.markdown:
         args.markdown.write_text(table, encoding="utf-8")
+    if args.chart:
+        report.chart(header, workloads, frameworks, outcomes, args.chart)
+        print(f"chart: {args.chart}", file=sys.stderr)
     raw_path: Path = args.raw or RESULTS_DIR / f"{mode}-{time.strftime('%Y%m%dT%H%M%S')}.jsonl"
     raw_path.parent.mkdir(parents=True, exist_ok=True)
     with raw_path.open("w", encoding="utf-8") as f:

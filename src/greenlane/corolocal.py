@@ -41,6 +41,7 @@ if it raises, the thread's dict is dropped and the next access tries again.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
 from weakref import WeakSet
@@ -189,10 +190,11 @@ class local:
         return self
 
     def __getattribute__(self, name: str) -> Any:
-        impl = _impl(self)
+        # The hot path: helpers inlined, each global looked up once.
+        impl = _impl_of(self)
         thread = current()
-        try:  # _dict(), inlined: this is the hot path
-            ldict = impl.dicts[id(thread._greenlane_corolocal)]
+        try:  # _dict(), inlined
+            ldict = impl.dicts[id(thread._greenlane_corolocal)]  # _STORE
         except (AttributeError, KeyError):
             ldict = impl.create(self, thread, type(self).__init__ is not object.__init__)
         if name == "__dict__":
@@ -202,10 +204,15 @@ class local:
         if tp is known:
             for ns in mro:  # impl.lookup(), inlined
                 if name in ns:
-                    attr = ns[name]
                     break
-            else:
-                attr = _MISSING
+            else:  # not on the class: the common case, the thread's own attribute
+                try:
+                    return ldict[name]
+                except KeyError:
+                    raise AttributeError(
+                        f"{tp.__name__!r} object has no attribute {name!r}", name=name, obj=self
+                    ) from None
+            attr = ns[name]
         else:
             attr = impl.lookup(tp, name)
         get = None
@@ -227,8 +234,12 @@ class local:
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "__dict__":
             raise AttributeError(f"{type(self).__name__!r} object attribute '__dict__' is read-only")
-        impl = _impl(self)
-        ldict = _dict(self, impl)
+        impl = _impl_of(self)
+        thread = current()
+        try:  # _dict(), inlined
+            ldict = impl.dicts[id(thread._greenlane_corolocal)]  # _STORE
+        except (AttributeError, KeyError):
+            ldict = impl.create(self, thread, type(self).__init__ is not object.__init__)
         attr = impl.lookup(type(self), name)
         if attr is not _MISSING:
             setter = getattr(type(attr), "__set__", None)
@@ -259,3 +270,7 @@ class local:
         impl = _impl(self)
         mine = _dict(self, impl)
         return f"<{type(self).__name__} threads={len(impl.dicts)} attributes={sorted(mine)}>"
+
+
+# The ``_local__impl`` slot's getter: a C call, cheaper than ``object.__getattribute__``.
+_impl_of: Final[Callable[[local], _Impl]] = local.__dict__["_local__impl"].__get__
