@@ -10,12 +10,13 @@ Why it is shaped this way (the machine may be shared and noisy):
 - **CPU time, not wall time.** The figure is the process CPU time of the
   measured part (``cpu_s`` of the worker's record, at the same size on both
   sides): time spent descheduled while a neighbour runs is not charged to it.
-- **The least of each side.** Samples come in pairs, one greenlane and one
+- **Pairs, and their median.** Samples come in pairs, one greenlane and one
   eventlet, back to back in fresh processes, the order alternating from pair
-  to pair. A neighbour's load only ever adds CPU time (cache misses, a
-  shared core), so the ratio of a workload is the least CPU time of
-  greenlane's samples over the least of eventlet's: the two least disturbed
-  runs, as ``timeit`` takes the best of its repeats.
+  to pair; the ratio of a workload is the median of its per-pair ratios, so
+  load that drifts over the run cancels out within a pair and one disturbed
+  pair cannot move it. (The least of each side, as ``timeit`` takes, was
+  tried: one lucky sample in the baseline then made a later run look 35%
+  worse on a loaded machine.)
 - **Two strikes.** A workload whose ratio is more than ``THRESHOLD`` worse than
   its baseline is measured again, from scratch; the gate fails only when the
   second measurement is over the line too.
@@ -33,6 +34,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,8 +86,8 @@ class Measurement:
 
     @property
     def ratio(self) -> float:
-        """Least CPU time of ours over least of theirs: load only ever adds CPU time."""
-        return min(self.ours) / min(self.theirs)
+        """The median of the per-pair ratios."""
+        return statistics.median(self.pair_ratios)
 
     @property
     def pair_ratios(self) -> tuple[float, ...]:
@@ -270,7 +272,7 @@ def write_baseline(args: argparse.Namespace, workloads: Sequence[str]) -> int:
         print(f"{workload:<11} {m.ratio:.3f} (pairs: {_fmt(pairs)})", flush=True)
     data = {
         "what": "greenlane / eventlet process CPU time of the measured part at quick sizes, "
-        "least of each side over interleaved pairs (python -m benchmarks.gate --write-baseline); "
+        "median of the ratios of interleaved pairs (python -m benchmarks.gate --write-baseline); "
         "min_max: the spread of the per-pair ratios",
         "eventlet": describe(PEER).get("version", "?"),
         "python": ".".join(map(str, sys.version_info[:2])),
