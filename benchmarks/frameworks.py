@@ -44,6 +44,8 @@ FRAMEWORKS: Final = (
     Framework("gevent", "gevent", "gevent"),
     Framework("asyncio", "asyncio", "asyncio"),
     Framework("uvloop", "uvloop", "asyncio + uvloop"),
+    # echo only: uvloop at its fastest (a Protocol, no streams), the issue-16 reference.
+    Framework("uvloop-protocol", "uvloop", "uvloop Protocol"),
     # gunicorn's process model, wsgi workload only: greenlane's worker class with one
     # and two worker processes (pre-fork: one hub per process).
     Framework("gunicorn-green", "gunicorn", "gunicorn GreenWorker -w 1"),

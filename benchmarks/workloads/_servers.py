@@ -69,11 +69,36 @@ def _streams(mode: str, handler: StreamHandler) -> Callable[[int], Coroutine[Any
     return main
 
 
-def implementations(mode: str, green: GreenHandler, stream: StreamHandler) -> dict[str, Impl]:
-    """One server per framework, all running the workload's handlers."""
+def _protocols(
+    mode: str, factory: Callable[[], asyncio.Protocol]
+) -> Callable[[int], Coroutine[Any, Any, Sample]]:
+    async def main(ms: int) -> Sample:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(factory, HOST, 0, backlog=BACKLOG)
+        client = Client(mode, server.sockets[0].getsockname()[1], ms / 1000)
+        with Stopwatch() as sw:
+            while client.running():
+                await asyncio.sleep(CLIENT_POLL_S)
+        server.close()
+        return make_sample(mode, client, sw)
+
+    return main
+
+
+def implementations(
+    mode: str,
+    green: GreenHandler,
+    stream: StreamHandler,
+    protocol: Callable[[], asyncio.Protocol] | None = None,
+) -> dict[str, Impl]:
+    """One server per framework, all running the workload's handlers.
+
+    ``protocol``, if given, adds the ``uvloop-protocol`` reference column: uvloop
+    at its fastest, a ``Protocol`` whose ``data_received`` answers at once.
+    """
     from benchmarks.workloads._miniserver import minimal_loop
 
-    return {
+    impls = {
         "greenlane": eventlet_api("greenlane", mode, green),
         "greenlet": minimal_loop(mode, green),
         "eventlet": eventlet_api("eventlet", mode, green),
@@ -81,3 +106,6 @@ def implementations(mode: str, green: GreenHandler, stream: StreamHandler) -> di
         "asyncio": on_asyncio(_streams(mode, stream)),
         "uvloop": on_uvloop(_streams(mode, stream)),
     }
+    if protocol is not None:
+        impls["uvloop-protocol"] = on_uvloop(_protocols(mode, protocol))
+    return impls

@@ -3,13 +3,14 @@
 Size: milliseconds of load. The neutral client (``_net``) keeps one message
 in flight per connection and checks each comes back intact. The green
 frameworks run the handler below (plain ``recv``/``sendall``), asyncio and
-uvloop its streams twin; ``_servers`` starts each the way its users do.
+uvloop its streams twin, ``uvloop-protocol`` its ``Protocol`` twin (uvloop
+at its fastest, a reference column); ``_servers`` starts each the way its users do.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from benchmarks.workloads._base import Metric, Sizes, Workload
 from benchmarks.workloads._servers import implementations
@@ -41,6 +42,19 @@ async def stream_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
+class EchoProtocol(asyncio.Protocol):
+    """The same as a uvloop ``Protocol``: the reference column ``uvloop-protocol``."""
+
+    transport: asyncio.Transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but have write().
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
 WORKLOAD = Workload(
     name="echo",
     description="TCP echo, 100 connections x 64-byte round trips",
@@ -50,5 +64,5 @@ WORKLOAD = Workload(
         Metric("p99_us", "client p99 us"),
     ),
     sizes=Sizes(full=2000, quick=1000, smoke=200),
-    implementations=implementations("echo", echo, stream_echo),
+    implementations=implementations("echo", echo, stream_echo, EchoProtocol),
 )
