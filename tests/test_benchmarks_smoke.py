@@ -18,7 +18,15 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS_DIR = REPO_ROOT / "benchmarks" / "workloads"
-PEERS = ("greenlet", "eventlet", "gevent", "asyncio", "uvloop")
+# framework -> the module it needs
+PEERS = {
+    "greenlet": "greenlet",
+    "eventlet": "eventlet",
+    "gevent": "gevent",
+    "asyncio": "asyncio",
+    "uvloop": "uvloop",
+    "uvloop-protocol": "uvloop",
+}
 # All workloads at smoke size take well under a second per framework (timers
 # sleeps about 120 ms); the timeout only turns a hang into a failure.
 TIMEOUT_S = 60
@@ -40,7 +48,7 @@ def _run_worker(framework: str) -> tuple[subprocess.CompletedProcess[str], list[
 
 @pytest.mark.parametrize("framework", ["greenlane", *PEERS])
 def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
-    if framework in PEERS and importlib.util.find_spec(framework) is None:
+    if framework in PEERS and importlib.util.find_spec(PEERS[framework]) is None:
         pytest.skip(f"{framework} is not installed (a benchmark-only dependency: '.[bench]')")
     proc, records = _run_worker(framework)
 
