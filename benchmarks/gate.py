@@ -298,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     peer = describe(PEER).get("version", "not installed")
     if peer != baseline.get("eventlet"):
         print(f"note: eventlet {peer} here, the baseline was measured on {baseline['eventlet']}")
+    here = ".".join(map(str, sys.version_info[:2]))
+    if here != baseline.get("python"):
+        print(f"note: Python {here} here, the baseline was measured on {baseline.get('python')}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="greenlane-gate.") as tmp:
         runs: list[tuple[str, Path | None, bool]] = []  # (title, src, must pass)
