@@ -142,7 +142,8 @@ class _GreenThread:
         wait(None if timeout is None else max(timeout, 0.0))
 
     def __repr__(self) -> str:
-        return f"<_GreenThread({self._name}, {self._handle()!r})>"
+        handle = self._handle()
+        return f"<_GreenThread({self._name}, {'ended' if handle is None else repr(handle)})>"
 
 
 def _of(handle: Any) -> _GreenThread:
