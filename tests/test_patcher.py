@@ -76,18 +76,35 @@ def test_unknown_keyword_is_a_type_error_and_patches_nothing() -> None:
 def test_unsupported_keyword_warns_and_does_nothing() -> None:
     proc = run_script(
         """
+        import warnings, sys
+        warnings.simplefilter("error")
+        import greenlane
+        try:
+            greenlane.monkey_patch(MySQLdb=True)
+        except greenlane.patcher.MonkeyPatchWarning as w:
+            assert "MySQLdb" in str(w), w
+        else:
+            raise AssertionError("no warning")
+        assert "MySQLdb" not in sys.modules
+        greenlane.monkey_patch(MySQLdb=True)  # already handled: silent now
+        print("pass")
+        """
+    )
+    assert proc.stdout.strip() == "pass", proc.stderr
+
+
+def test_builtins_keyword_patches_open_once() -> None:
+    proc = run_script(
+        """
         import warnings, builtins
         warnings.simplefilter("error")
         import greenlane
         opened = builtins.open
-        try:
-            greenlane.monkey_patch(builtins=True)
-        except greenlane.patcher.MonkeyPatchWarning as w:
-            assert "builtins" in str(w), w
-        else:
-            raise AssertionError("no warning")
-        assert builtins.open is opened
-        greenlane.monkey_patch(__builtin__=True)  # already handled: silent now
+        greenlane.monkey_patch(__builtin__=True)  # eventlet's old name
+        assert builtins.open is not opened and greenlane.is_monkey_patched("builtins")
+        patched = builtins.open
+        greenlane.monkey_patch(builtins=True)
+        assert builtins.open is patched
         print("pass")
         """
     )

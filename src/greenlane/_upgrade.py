@@ -147,15 +147,43 @@ def _upgrade_locks(real_thread: ModuleType) -> tuple[int, list[str]]:
         for _ in range(count):
             new.acquire()
         for holder in referrers:
-            space = holder if isinstance(holder, dict) else vars(holder)
-            for key, value in list(space.items()):
-                if value is old:
-                    space[key] = new
+            _rewrite(holder, old, new)
         if not count:
             old.release()
         upgraded += 1
     del found
     return upgraded, stuck
+
+
+def _rewrite(holder: Any, old: object, new: object) -> None:
+    """Point every entry of ``holder`` (a dict, or an object's ``__dict__``) that is ``old`` at ``new``.
+
+    ``gc.get_referrers`` hands out a class's own attribute dict, not its
+    read-only proxy. Writing that dict directly would skip the type's
+    attribute-cache invalidation: ``Class.attr`` would keep answering the old
+    object after it is freed (garbage or a crash; ``unittest.mock`` imported
+    before patching did it with ``NonCallableMock._lock``). A class's
+    attribute is therefore set through ``type.__setattr__``, which
+    invalidates the cache (and bypasses a metaclass's own ``__setattr__``).
+    """
+    space = holder if isinstance(holder, dict) else vars(holder)
+    keys = [key for key, value in list(space.items()) if value is old]
+    if not keys:
+        return
+    owner = _class_owning(space, keys[0], old) if isinstance(holder, dict) else None
+    for key in keys:
+        if owner is not None:
+            type.__setattr__(owner, key, new)
+        else:
+            space[key] = new
+
+
+def _class_owning(space: dict[str, Any], key: str, value: object) -> type | None:
+    """The class whose attribute dict ``space`` is, if it is one."""
+    for referrer in gc.get_referrers(space):
+        if isinstance(referrer, type) and referrer.__dict__.get(key, None) is value:
+            return referrer
+    return None
 
 
 def _foreign_threads() -> int:
@@ -210,10 +238,7 @@ def _upgrade_simple_queues() -> tuple[int, list[str]]:
         while not old.empty():
             new.put(old.get_nowait())
         for holder in referrers:
-            space = holder if isinstance(holder, dict) else vars(holder)
-            for key, value in list(space.items()):
-                if value is old:
-                    space[key] = new
+            _rewrite(holder, old, new)
         swapped += 1
     del found
     return swapped, kept

@@ -75,12 +75,12 @@ KEYWORD_MODULES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "subprocess": (("subprocess", "greenlane.green.subprocess"),),
     "psycopg": (),
     "MySQLdb": (),
-    "builtins": (),
+    "builtins": (("builtins", "greenlane.green.builtins"),),
 }
 # Accepted for eventlet compatibility; patched only when asked for by name.
 OPT_IN: Final = frozenset({"MySQLdb", "builtins"})
 # Accepted, but greenlane has nothing to patch for them: a warning says so.
-UNSUPPORTED: Final = frozenset({"psycopg", "MySQLdb", "builtins"})
+UNSUPPORTED: Final = frozenset({"psycopg", "MySQLdb"})
 _ALIASES: Final = {"__builtin__": "builtins"}
 
 # stdlib module -> {name: the value patching replaced (_MISSING: it had none)}.
@@ -136,7 +136,7 @@ def monkey_patch(**on: bool | None) -> None:
 
 
 def _unsupported(key: str, explicit: bool) -> None:
-    module = {"psycopg": "psycopg2", "builtins": "builtins", "MySQLdb": "MySQLdb"}[key]
+    module = {"psycopg": "psycopg2", "MySQLdb": "MySQLdb"}[key]
     if not explicit and key == "psycopg" and importlib.util.find_spec(module) is None:
         return  # on by default, and not installed: nothing to say
     warnings.warn(

@@ -75,7 +75,8 @@ class EpollPoller:
         try:
             self._epoll.unregister(fd)
         except OSError as exc:  # already closed, or closed and reused: nothing to remove
-            if exc.errno not in (errno.EBADF, errno.ENOENT):
+            # EPERM: reused by a file epoll cannot watch (a regular file, notify_opened after open()).
+            if exc.errno not in (errno.EBADF, errno.ENOENT, errno.EPERM):
                 raise
 
     def poll(self, timeout: float | None) -> list[tuple[int, int]]:

@@ -16,9 +16,12 @@ not listed here come from a private copy of ``threading`` built over green
 the real module.
 
 Two additions. ``current_thread()`` in a green thread that ``threading`` did
-not start registers a ``_DummyThread``, which the stdlib keeps forever (an OS
-thread has few of them; a server spawns millions of green threads). Here it
-is forgotten when its green thread ends.
+not start would register a ``_DummyThread``, which the stdlib keeps forever
+(an OS thread has few of them; a server spawns millions of green threads).
+Here it answers eventlet's ``_GreenThread`` wrapper instead, never registered
+(see ``_current``; ``currentThread`` is the same function, without the
+stdlib's deprecation warning, as eventlet's). A ``_DummyThread`` made in a
+green thread some other way is forgotten when its green thread ends.
 
 And fork. ``threading``'s own after-fork hook assumes only the forking thread
 survives: it makes that thread the main thread and marks every other one
@@ -43,6 +46,7 @@ from .._core import current
 from .._core._stdlib import allocate_lock as _original_allocate_lock
 from . import thread as _green_thread
 from ._copies import load_copy
+from ._current import current_thread_in
 
 _start_new_thread: Final = _green_thread.start_new_thread
 _allocate_lock: Final = _green_thread.allocate_lock
@@ -102,6 +106,20 @@ def _dummy_class(module: ModuleType) -> type:
 
 _DummyThread: Final = _dummy_class(_std)
 
+
+def current_thread() -> Any:
+    """The calling thread's ``Thread``; in a green thread ``threading`` did not start, its ``_GreenThread``.
+
+    See ``green._current``: the main thread and threads ``threading`` started
+    answer as in the stdlib; other green threads get eventlet's wrapper, which
+    is never registered in ``_active``.
+    """
+    return current_thread_in(_std if _patched() else _private_copy())
+
+
+# eventlet's: the old name without the stdlib's DeprecationWarning (eventlet replaces both).
+currentThread: Final = current_thread
+
 __implements__: Final = tuple(
     name
     for name in (
@@ -119,6 +137,8 @@ __implements__: Final = tuple(
         "_thread_shutdown",
         "_set_name",
         "_DummyThread",
+        "current_thread",
+        "currentThread",
     )
     if hasattr(_std, name) or name in ("Lock", "local")
 )
@@ -194,6 +214,7 @@ def _private_copy() -> ModuleType:
         # Exceptions stay the stdlib's, so `except threading.BrokenBarrierError` works for both.
         copy.BrokenBarrierError = _std.BrokenBarrierError  # type: ignore[attr-defined]
         copy._DummyThread = _dummy_class(copy)  # type: ignore[attr-defined]
+        copy.current_thread = copy.currentThread = lambda: current_thread_in(copy)  # type: ignore[attr-defined]
         atexit.register(copy._shutdown)  # the interpreter joins only the real module's threads
         _copy.append(copy)
     return _copy[0]
