@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from ._core import CrossThreadError, Hub
-from ._core._stdlib import allocate_lock
+from ._core import CrossThreadError, Hub, allocate_lock
 
 __all__ = ["acquire_from_native", "wait_from_native"]
 

@@ -33,7 +33,7 @@ from greenlet import greenlet as _greenlet_type
 
 from . import _pollers
 from ._parking import PARKED, Parked, park
-from ._timers import TimerHeap
+from ._timers import Timer, TimerHeap
 
 if TYPE_CHECKING:
     from ._hub import Task
@@ -66,26 +66,54 @@ def _bound_greenlet(fn: Callable[..., Any], name: str) -> greenlet | None:
     return None
 
 
+def _call_with_kwargs(callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    callback(*args, **kwargs)
+
+
+def _call_if_alive(
+    owner: Any, callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    state = getattr(owner, "_state", None)
+    alive = state != 2 if state is not None else not owner.dead  # Task.DONE
+    if alive:
+        callback(*args, **kwargs)
+
+
 class EventletHubAPI:
     """eventlet's hub calls (a mixin of ``Hub``; it supplies the fields below)."""
 
-    # eventlet's flag: print (here: log at ERROR) exceptions raised by timers and listeners.
-    # Off, they are logged at DEBUG: never silenced.
-    debug_exceptions: bool = True
+    debug_exceptions: bool
     _aborted: bool = False
 
     greenlet: _greenlet_type
-    _root: _greenlet_type
+    root: _greenlet_type
     _timers: TimerHeap
-    _readers: dict[int, Parked]
-    _writers: dict[int, Parked]
+    io: Any
     if TYPE_CHECKING:
         start_task: Callable[[Task], None]
+        call_later: Callable[..., Timer]
         unpark: Callable[..., bool]
         throw: Callable[..., Any]
         yield_now: Callable[[], None]
         notify_close: Callable[[int], None]
-        _refuse_second: Callable[[int, int], None]
+
+    # -- timers ----------------------------------------------------------------
+
+    def schedule_call_global(
+        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Timer:
+        """eventlet's name: ``callback(*args, **kwargs)`` after ``seconds``, whatever happens meanwhile."""
+        if kwargs:
+            return self.call_later(seconds, _call_with_kwargs, callback, args, kwargs)
+        return self.call_later(seconds, callback, *args)
+
+    def schedule_call_local(
+        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Timer:
+        """eventlet's name: as ``schedule_call_global``, skipped if the calling thread has ended."""
+        glet = _getcurrent()
+        owner = getattr(glet, "task", None) or glet
+        return self.call_later(seconds, _call_if_alive, owner, callback, args, kwargs)
 
     # -- switching -------------------------------------------------------------
 
@@ -108,7 +136,7 @@ class EventletHubAPI:
         lets every ready green thread run once first.
         """
         self._aborted = True
-        rec: Parked | None = getattr(self._root, "rec", None)
+        rec: Parked | None = getattr(self.root, "rec", None)
         if rec is not None and rec.state == PARKED and rec.reason == SWITCH_REASON:
             self.unpark(rec)
         if wait:
@@ -148,8 +176,8 @@ class EventletHubAPI:
         if not isinstance(fileno, int):
             raise TypeError(f"fileno must be an int, not {fileno!r}")
         events = _EVENTS[evtype]
-        if fileno in (self._readers if events == _pollers.READ else self._writers):
-            self._refuse_second(fileno, events)
+        if fileno in (self.io.readers if events == _pollers.READ else self.io.writers):
+            self.io._refuse_second(fileno, events)
         from ._listeners import FdListener  # it subclasses _hub.Task, and _hub imports this module
 
         listener = FdListener(self, evtype, fileno, cb, tb, mark_as_closed)  # type: ignore[arg-type]

@@ -15,10 +15,10 @@ from greenlet import greenlet
 
 from . import _pollers, _stdlib
 from ._compat import EVTYPE_READ, EVTYPE_WRITE
-from ._parking import Parked
-from ._timers import Timer, TimerHeap
+from ._parking import Parked, expire
+from ._timers import ARGS, CALLBACK, WHEN, Timer, TimerHeap
 
-__all__ = ["FdWaiter", "HubStatistics", "Introspection"]
+__all__ = ["FdWaiter", "HubStatistics", "Introspection", "TimerEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,16 @@ class HubStatistics:
 
 
 @dataclass(frozen=True, slots=True)
+class TimerEntry:
+    """A pending timer as a dump shows it: ``parked`` is the record whose wait it times out, if any."""
+
+    when: float
+    callback: Callable[..., Any]
+    args: tuple[Any, ...]
+    parked: Parked | None
+
+
+@dataclass(frozen=True, slots=True)
 class FdWaiter:
     """A snapshot of one green thread waiting on an fd, shaped as eventlet's ``FdListener``.
 
@@ -89,14 +99,13 @@ class Introspection:
     _ready: Any
     _calls: Any
     _timers: TimerHeap
-    _readers: dict[int, Parked]
-    _writers: dict[int, Parked]
-    _fd_lines: dict[tuple[int, int], Any]
-    _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
+    io: Any
     _tasks_alive: int
+    _xthread: Any
+    _start: Callable[..., None]
     _switches: int
     _passes: int
-    _polling: bool
+    polling: bool
     _pass_start: float
     _longest_pass: float
     _created: float
@@ -107,42 +116,33 @@ class Introspection:
         """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
         now = _stdlib.monotonic()
         longest = self._longest_pass
-        if self._passes and not self._polling and now - self._pass_start > longest:
+        if self._passes and not self.polling and now - self._pass_start > longest:
             longest = now - self._pass_start  # the pass in progress (the caller runs inside it)
         return HubStatistics(
             ready=len(self._ready) + len(self._calls),
             timers=len(self._timers),
-            readers=len(self._waiters(self._readers, _pollers.READ)),
-            writers=len(self._waiters(self._writers, _pollers.WRITE)),
+            readers=len(self.io.waiters(_pollers.READ)),
+            writers=len(self.io.waiters(_pollers.WRITE)),
             green_threads=self._tasks_alive,
             switches=self._switches,
             passes=self._passes,
             uptime=now - self._created,
             poll_time=self._poll_time,
             longest_pass=longest,
-            polling=self._polling,
+            polling=self.polling,
         )
-
-    def _waiters(self, table: dict[int, Parked], bit: int) -> list[Parked]:
-        if not self._fd_lines:
-            return list(table.values())
-        out: list[Parked] = []
-        for fd, head in table.items():
-            out.append(head)
-            out.extend(self._fd_lines.get((fd, bit), ()))
-        return out
 
     def get_readers(self) -> list[FdWaiter]:
         """The green threads waiting to read an fd, as eventlet's listener records (its name).
 
         Each fd's waiters in the order they will be woken (see ``_fdqueue``).
         """
-        waiters = self._waiters(self._readers, _pollers.READ)
+        waiters: list[Parked] = self.io.waiters(_pollers.READ)
         return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_writers(self) -> list[FdWaiter]:
         """The green threads waiting to write an fd, as eventlet's listener records (its name)."""
-        waiters = self._waiters(self._writers, _pollers.WRITE)
+        waiters: list[Parked] = self.io.waiters(_pollers.WRITE)
         return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in waiters]
 
     def get_timers_count(self) -> int:
@@ -156,7 +156,36 @@ class Introspection:
         """The pending timers, earliest first."""
         return [Timer(self._timers, entry) for entry in self._timers.live()]
 
+    def timer_entries(self) -> list[TimerEntry]:
+        """The pending timers, earliest first, with what each will call (for dumps)."""
+        out = []
+        for entry in self._timers.live():
+            callback, args = entry[CALLBACK], entry[ARGS]
+            parked = args[0] if callback is expire and args and isinstance(args[0], Parked) else None
+            out.append(TimerEntry(entry[WHEN], callback, args, parked))
+        return out
+
+    def queued_tasks(self) -> list[Any]:
+        """Tasks spawned but not started yet, in start order."""
+        start = self._start
+        return [args[0] for cb, args in list(self._calls) if cb == start]
+
+    def fd_waiters(self, bit: int) -> list[Parked]:
+        """The records waiting on fds for ``bit`` (READ or WRITE), each fd's in wake-up order."""
+        return self.io.waiters(bit)  # type: ignore[no-any-return]
+
+    def progress(self) -> tuple[int, int] | None:
+        """(switches, passes) so far, or None while asleep in the poller; readable from any thread."""
+        return None if self.polling else (self._switches, self._passes)
+
+    def busy(self) -> bool:
+        """Whether anyone could be kept waiting by this hub (read from another thread: approximate)."""
+        return bool(
+            self._tasks_alive or self._ready or self._calls or len(self._timers)
+            or self.io.readers or self.io.writers or self._xthread
+        )
+
     @property
     def poller_name(self) -> str:
         """Which backend this hub polls with."""
-        return self._poller.name
+        return self.io.name  # type: ignore[no-any-return]

@@ -67,7 +67,7 @@ class FdListener(Task):
             pass
         except (KeyboardInterrupt, SystemExit) as exc:
             self.spent = True
-            hub.throw(hub._root, exc, front=True)
+            hub.throw(hub.root, exc, front=True)
         except IOClosed as exc:  # notify_close: defang, then tell the owner
             self.spent = True
             if self.mark_as_closed is not None:

@@ -27,10 +27,8 @@ import select as _select
 import stat as _stat
 from typing import Any, Final
 
-from .._core import READ, WRITE, get_hub
-from .._core._hub import _tls
-from .._core._stdlib import get_ident as _os_get_ident
-from .._core._wakers import is_main_thread
+from .._core import READ, WRITE, existing_hub, get_hub, is_main_thread
+from .._core import get_ident as _os_get_ident
 from ..tpool import execute as _in_native_thread
 
 __implements__: Final = ("read", "write", "waitpid", "wait")
@@ -55,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
 def _green() -> bool:
     """True if the calling OS thread has (or, being the main thread, may make) a hub."""
-    return getattr(_tls, "hub", None) is not None or is_main_thread(_os_get_ident())
+    return existing_hub() is not None or is_main_thread(_os_get_ident())
 
 
 def read(fd: int, n: int, /) -> bytes:

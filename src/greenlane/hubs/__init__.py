@@ -14,9 +14,18 @@ import select
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, check_timeout, get_hub, reset_thread_hub
+from .._core import (
+    READ,
+    WRITE,
+    Hub,
+    HubStatistics,
+    IOClosed,
+    check_hub_idle,
+    check_timeout,
+    get_hub,
+    reset_thread_hub,
+)
 from .._core import set_preferred_poller as _set_preferred_poller
-from .._core._hub import check_hub_idle
 from ..timeout import Timeout
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._core import EVTYPE_READ, EVTYPE_WRITE, FdListener, FdWaiter, Hub
+from .._core import EVTYPE_READ, EVTYPE_WRITE, FdListener, FdWaiter, Hub, multiple_fd_waiters
 
 __all__ = ["READ", "WRITE", "BaseHub", "FdListener", "FdWaiter"]
 
@@ -24,5 +24,5 @@ BaseHub = Hub
 def __getattr__(name: str) -> object:
     """``g_prevent_multiple_readers``, read live (set it with ``debug.hub_prevent_multiple_readers``)."""
     if name == "g_prevent_multiple_readers":
-        return not Hub.multiple_fd_waiters
+        return not multiple_fd_waiters()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
