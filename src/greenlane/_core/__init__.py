@@ -8,10 +8,9 @@ the core's whole surface: the layers above import from here, never from a
 
 from __future__ import annotations
 
-from ._compat import EVTYPE_READ, EVTYPE_WRITE
 from ._config import MAX_THREADPOOL_SIZE, Config, read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed
-from ._fdqueue import multiple_fd_waiters, set_multiple_fd_waiters
+from ._fdqueue import check_fd_free, multiple_fd_waiters, set_multiple_fd_waiters
 from ._hub import (
     Clock,
     Hub,
@@ -25,9 +24,8 @@ from ._hub import (
     set_preferred_poller,
     wrap_timer_callbacks,
 )
-from ._introspect import FdWaiter, HubStatistics, TimerEntry
+from ._introspect import HubStatistics, TimerEntry
 from ._io import IOManager, PollerIO, io_manager_names, register_io_manager
-from ._listeners import FdListener
 from ._owner import Owned
 from ._parking import ABORTED, PARKED, RUNNING, TIMED_OUT, TIMED_OUT_STATE, WOKEN, Parked, park, wake
 from ._pollers import ERROR, READ, WRITE
@@ -41,7 +39,7 @@ from ._stdlib import (
     start_new_thread,
     thread_local,
 )
-from ._threadhub import current_hub, existing_hub, get_hub
+from ._threadhub import current_hub, existing_hub, get_hub, set_hub_class
 from ._timeouts import check_timeout
 from ._timers import Timer
 from ._waitqueue import WaitQueue, wake_all, wake_one
@@ -51,8 +49,6 @@ from ._wakers import is_main_thread, quiet_threads
 __all__ = [
     "ABORTED",
     "ERROR",
-    "EVTYPE_READ",
-    "EVTYPE_WRITE",
     "MAX_THREADPOOL_SIZE",
     "PARKED",
     "READ",
@@ -65,8 +61,6 @@ __all__ = [
     "Config",
     "CrossThreadError",
     "DeadlockError",
-    "FdListener",
-    "FdWaiter",
     "Hub",
     "HubStatistics",
     "IOClosed",
@@ -81,6 +75,7 @@ __all__ = [
     "WaitQueue",
     "WaitState",
     "allocate_lock",
+    "check_fd_free",
     "check_hub_idle",
     "check_timeout",
     "current",
@@ -102,6 +97,7 @@ __all__ = [
     "refuse_free_threading",
     "register_io_manager",
     "reset_thread_hub",
+    "set_hub_class",
     "set_multiple_fd_waiters",
     "set_preferred_poller",
     "start_new_thread",

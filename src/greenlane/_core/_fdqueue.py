@@ -117,16 +117,6 @@ class FdLines:
             if rec.state == PARKED:
                 self.hub.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while selected on"))
 
-    def _refuse_second(self, fd: int, events: int) -> None:
-        """Raise ``RuntimeError`` unless several waiters per fd are allowed (``fd`` has one)."""
-        if not self.multiple_fd_waiters:
-            what = "read" if events & _READ and fd in self.readers else "write"
-            raise RuntimeError(
-                f"fd {fd} already has a green thread waiting to {what} it; if several "
-                f"should wait in turn (a pipe used as a lock), call "
-                f"greenlane.debug.hub_prevent_multiple_readers(False)"
-            )
-
     def _join_line(self, rec: Parked, fd: int, events: int) -> None:
         """Enter ``rec`` (about to park on shared ``fd`` for ``events``) in a table or behind its head."""
         rec.events = events | SHARED
@@ -176,6 +166,19 @@ class FdLines:
                 if rec not in out:
                     out.append(rec)
         return out
+
+
+def check_fd_free(hub: Hub, fd: int, events: int) -> None:
+    """``RuntimeError`` if ``fd`` already has a waiter for ``events`` and several are not allowed."""
+    io = hub.io
+    taken = (events & _READ and fd in io.readers) or (events & _WRITE and fd in io.writers)
+    if taken and not FdLines.multiple_fd_waiters:
+        what = "read" if events & _READ and fd in io.readers else "write"
+        raise RuntimeError(
+            f"fd {fd} already has a green thread waiting to {what} it; if several "
+            f"should wait in turn (a pipe used as a lock), call "
+            f"greenlane.debug.hub_prevent_multiple_readers(False)"
+        )
 
 
 def multiple_fd_waiters() -> bool:

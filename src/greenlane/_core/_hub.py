@@ -40,10 +40,8 @@ from typing import Any, ClassVar, Final, Protocol
 from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
-from . import _parking, _stdlib, _threadhub
-from ._compat import EventletHubAPI
+from . import _introspect, _parking, _stdlib, _threadhub
 from ._errors import CrossThreadError, DeadlockError, cross_thread_message
-from ._introspect import Introspection
 from ._io import IOManager, check_io_manager_name, make_io_manager
 from ._parking import PARKED, Parked, park
 from ._timeouts import check_timeout
@@ -121,7 +119,7 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(Introspection, EventletHubAPI):
+class Hub:
     """The scheduler of one OS thread: ready queue, timers, an I/O manager, wake-ups."""
 
     # Called with every new hub when set (``observe_new_hubs``: greenlane.debug's blocking detector).
@@ -239,6 +237,22 @@ class Hub(Introspection, EventletHubAPI):
     unpark = _parking.unpark
     throw = _parking.throw
     yield_now = _parking.yield_now
+
+    # -- what it shows (read-only views: _introspect) ---------------------------
+
+    statistics = _introspect.statistics
+    timers = _introspect.timers
+    timer_counts = _introspect.timer_counts
+    timer_entries = _introspect.timer_entries
+    queued_tasks = _introspect.queued_tasks
+    fd_waiters = _introspect.fd_waiters
+    progress = _introspect.progress
+    busy = _introspect.busy
+
+    @property
+    def poller_name(self) -> str:
+        """Which I/O manager this hub runs on (``epoll``, ``poll``, ``select``...)."""
+        return self.io.name
 
     # -- the loop ---------------------------------------------------------
 

@@ -70,7 +70,7 @@ from greenlet import getcurrent as _getcurrent
 
 from . import _pollers, _stdlib
 from ._errors import IOClosed
-from ._fdqueue import SHARED, FdLines
+from ._fdqueue import SHARED, FdLines, check_fd_free
 from ._parking import PARKED, TIMED_OUT, Parked, record_of, suspend, take_deferred, wake
 from ._timeouts import check_timeout
 from ._wakeup import WakeupPipe
@@ -228,8 +228,8 @@ class PollerIO(FdLines):
             raise take_deferred(rec)
         # Somebody already waits on it: join the line if allowed (_fdqueue).
         shared = (events & _READ and fd in self.readers) or (events & _WRITE and fd in self.writers)
-        if shared:
-            self._refuse_second(fd, events)
+        if shared and not self.multiple_fd_waiters:
+            check_fd_free(hub, fd, events)  # raises
         have = self.registered.get(fd)
         if (have is None or have & events != events) and not self._watch(fd, events):
             return True  # a regular file: epoll refuses it, and it is always ready

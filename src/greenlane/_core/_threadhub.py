@@ -30,7 +30,8 @@ _make_hub: list[Callable[[], Hub]] = []
 
 
 def set_hub_class(factory: Callable[[], Hub]) -> None:
-    """Install how ``get_hub`` makes a thread's hub (``_hub`` does, at import)."""
+    """Install how ``get_hub`` makes a thread's hub: ``_hub`` installs ``Hub`` at import, and a
+    layer above may install a subclass (``greenlane.hubs`` installs eventlet's, before any hub exists)."""
     _make_hub[:] = [factory]
 
 

@@ -202,7 +202,7 @@ def hub_exceptions(state: bool) -> None:
     the hub's: ``wait()`` raises it (and it is logged if nobody does).
     """
     _toggles["hub_exceptions"] = bool(state)
-    get_hub().set_timer_exceptions(bool(state))
+    get_hub().debug_exceptions = bool(state)
 
 
 def tpool_exceptions(state: bool) -> None:

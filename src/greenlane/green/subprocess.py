@@ -28,7 +28,7 @@ from typing import IO, Any, Final
 from .._core import check_timeout, monotonic
 from ..greenio import GreenPipe
 from ..greenthread import GreenThread, spawn
-from . import os as _green_os
+from . import _child as _green_os
 from ._copies import load_copy
 
 __implements__: Final = ("Popen",)

@@ -1,11 +1,15 @@
-"""eventlet's hub methods: fd listeners (``add``/``remove``), ``switch``, ``abort`` and debug knobs.
+"""eventlet's hub calls (``add``/``remove``, ``switch``, ``abort``...) on the class of every hub.
 
 Code written against eventlet's hub (its ``green.zmq`` and ``green.select``,
 and libraries copied from them) talks to the hub in eventlet's terms:
 ``listener = hub.add(READ, fd, cb, tb, mark_as_closed)`` asks for ``cb(fd)``
 each time ``fd`` is ready, until ``hub.remove(listener)``; ``hub.switch()``
-suspends the caller until somebody switches back to it. This module answers
-those calls with greenlane's own machinery, so nothing here touches the loop:
+suspends the caller until somebody switches back to it. ``Hub`` here is a
+subclass of the core's hub that answers those calls with the core's own
+public machinery (``wait_fd``, ``park``, ``unpark``, ``throw``), so nothing
+here touches the loop; ``greenlane.hubs`` installs it as the class every
+thread's hub is made from (``greenlane._core.set_hub_class``, the core's
+extension point), and the core knows nothing about eventlet.
 
 * A listener is a ``Task`` (a green thread on a pooled worker) that waits on
   the fd through ``wait_fd`` and calls ``cb`` each time it is woken; the hub
@@ -25,27 +29,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from dataclasses import dataclass
+from typing import Any, Final
 
-from greenlet import GreenletExit, greenlet
-from greenlet import getcurrent as _getcurrent
-from greenlet import greenlet as _greenlet_type
+from greenlet import GreenletExit, getcurrent, greenlet
 
-from . import _pollers
-from ._parking import PARKED, Parked, park
-from ._timers import Timer, TimerHeap
+from .. import _core
+from .._core import PARKED, READ, WRITE, IOClosed, Parked, Task, Timer, check_fd_free, current, park
 
-if TYPE_CHECKING:
-    from ._hub import Task
-
-__all__ = ["EVTYPE_READ", "EVTYPE_WRITE", "SWITCH_REASON", "EventletHubAPI"]
+__all__ = ["EVTYPE_READ", "EVTYPE_WRITE", "SWITCH_REASON", "FdListener", "FdWaiter", "Hub"]
 
 log = logging.getLogger("greenlane.hub")
 
 # eventlet's names for the two directions (its ``hubs.hub.READ`` and ``WRITE``).
 EVTYPE_READ: Final = "read"
 EVTYPE_WRITE: Final = "write"
-_EVENTS: Final = {EVTYPE_READ: _pollers.READ, EVTYPE_WRITE: _pollers.WRITE}
+_EVENTS: Final = {EVTYPE_READ: READ, EVTYPE_WRITE: WRITE}
 
 # The park reason of ``hub.switch()``: only a thread parked with it is woken by a listener.
 SWITCH_REASON: Final = "hub.switch()"
@@ -56,6 +55,24 @@ EVENTLET_DEFAULT_SLEEP: Final = 60.0
 
 class Removed(GreenletExit):
     """Thrown into a listener's green thread by ``remove``: it ends quietly."""
+
+
+@dataclass(frozen=True, slots=True)
+class FdWaiter:
+    """A snapshot of one green thread waiting on an fd, shaped as eventlet's ``FdListener``.
+
+    ``evtype`` is eventlet's ``"read"`` or ``"write"``; ``greenlet`` is the
+    waiting greenlet (a pooled worker for a spawned green thread: its
+    ``task`` attribute is the ``GreenThread``); ``reason`` what it waits for.
+    """
+
+    evtype: str
+    fileno: int
+    greenlet: greenlet
+    reason: str
+
+    def __repr__(self) -> str:
+        return f"<FdWaiter {self.evtype} fd={self.fileno} reason={self.reason!r}>"
 
 
 def _bound_greenlet(fn: Callable[..., Any], name: str) -> greenlet | None:
@@ -73,29 +90,15 @@ def _call_with_kwargs(callback: Callable[..., Any], args: tuple[Any, ...], kwarg
 def _call_if_alive(
     owner: Any, callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
-    state = getattr(owner, "_state", None)
-    alive = state != 2 if state is not None else not owner.dead  # Task.DONE
+    alive = owner._state != Task.DONE if isinstance(owner, Task) else not owner.dead
     if alive:
         callback(*args, **kwargs)
 
 
-class EventletHubAPI:
-    """eventlet's hub calls (a mixin of ``Hub``; it supplies the fields below)."""
+class Hub(_core.Hub):
+    """greenlane's hub with eventlet's hub calls: the class of every thread's hub."""
 
-    debug_exceptions: bool
     _aborted: bool = False
-
-    greenlet: _greenlet_type
-    root: _greenlet_type
-    _timers: TimerHeap
-    io: Any
-    if TYPE_CHECKING:
-        start_task: Callable[[Task], None]
-        call_later: Callable[..., Timer]
-        unpark: Callable[..., bool]
-        throw: Callable[..., Any]
-        yield_now: Callable[[], None]
-        notify_close: Callable[[int], None]
 
     # -- timers ----------------------------------------------------------------
 
@@ -111,9 +114,24 @@ class EventletHubAPI:
         self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Timer:
         """eventlet's name: as ``schedule_call_global``, skipped if the calling thread has ended."""
-        glet = _getcurrent()
-        owner = getattr(glet, "task", None) or glet
-        return self.call_later(seconds, _call_if_alive, owner, callback, args, kwargs)
+        return self.call_later(seconds, _call_if_alive, current(), callback, args, kwargs)
+
+    def get_timers_count(self) -> int:
+        """eventlet's count of timers held: pending ones, plus cancelled ones not yet dropped.
+
+        ``statistics().timers`` counts the pending ones only.
+        """
+        return self.timer_counts()[0]
+
+    @property
+    def timers_canceled(self) -> int:
+        """eventlet's: cancelled timers not yet dropped (dropped in bulk when they are half of all)."""
+        return self.timer_counts()[1]
+
+    @property
+    def next_timers(self) -> list[Any]:
+        """eventlet's staging list of new timers: always empty, greenlane adds timers to its heap at once."""
+        return []
 
     # -- switching -------------------------------------------------------------
 
@@ -140,7 +158,7 @@ class EventletHubAPI:
         if rec is not None and rec.state == PARKED and rec.reason == SWITCH_REASON:
             self.unpark(rec)
         if wait:
-            if _getcurrent() is self.greenlet:
+            if getcurrent() is self.greenlet:
                 raise RuntimeError("abort(wait=True) cannot wait from inside the hub's greenlet")
             self.yield_now()
 
@@ -162,7 +180,7 @@ class EventletHubAPI:
         cb: Callable[[int], object],
         tb: Callable[[BaseException], object],
         mark_as_closed: Callable[[], object] | None = None,
-    ) -> Any:
+    ) -> FdListener:
         """eventlet's: call ``cb(fileno)`` each time ``fileno`` is ready for ``evtype``, until ``remove``.
 
         ``evtype`` is ``"read"`` or ``"write"`` (``hubs.hub.READ``/``WRITE``).
@@ -175,42 +193,17 @@ class EventletHubAPI:
             raise ValueError(f"evtype must be {EVTYPE_READ!r} or {EVTYPE_WRITE!r}, not {evtype!r}")
         if not isinstance(fileno, int):
             raise TypeError(f"fileno must be an int, not {fileno!r}")
-        events = _EVENTS[evtype]
-        if fileno in (self.io.readers if events == _pollers.READ else self.io.writers):
-            self.io._refuse_second(fileno, events)
-        from ._listeners import FdListener  # it subclasses _hub.Task, and _hub imports this module
-
-        listener = FdListener(self, evtype, fileno, cb, tb, mark_as_closed)  # type: ignore[arg-type]
+        check_fd_free(self, fileno, _EVENTS[evtype])
+        listener = FdListener(self, evtype, fileno, cb, tb, mark_as_closed)
         self.start_task(listener)
         return listener
 
-    def remove(self, listener: Any) -> None:
+    def remove(self, listener: FdListener) -> None:
         """eventlet's: stop ``listener`` (from ``add``); no effect once it is spent."""
-        from ._hub import Task
-
         if listener.spent:
             return
         listener.spent = True
-        if listener._state == Task.QUEUED:
-            listener._state = Task.DONE  # never starts
-        elif listener._state == Task.RUNNING and listener._glet is not _getcurrent():
-            self.throw(listener._glet, Removed())
-
-    def _listener_callback(self, listener: Any) -> None:
-        glet = _bound_greenlet(listener.cb, "switch")
-        if glet is None:
-            listener.cb(listener.fileno)
-            return
-        rec: Parked | None = getattr(glet, "rec", None)
-        if rec is not None and rec.state == PARKED and rec.reason == SWITCH_REASON:
-            self.unpark(rec, listener.fileno)
-
-    def _listener_throwback(self, listener: Any, exc: BaseException) -> None:
-        glet = _bound_greenlet(listener.tb, "throw")
-        if glet is None:
-            listener.tb(exc)
-        elif not glet.dead:
-            self.throw(glet, exc)
+        listener.stop()
 
     def mark_as_reopened(self, fileno: int) -> None:
         """eventlet's: ``fileno`` was returned by an open call, so its old waiters get ``IOClosed``."""
@@ -219,6 +212,17 @@ class EventletHubAPI:
     def remove_descriptor(self, fileno: int) -> None:
         """eventlet's: drop every waiter and listener of ``fileno`` (they get ``IOClosed``)."""
         self.notify_close(fileno)
+
+    def get_readers(self) -> list[FdWaiter]:
+        """The green threads waiting to read an fd, as eventlet's listener records (its name).
+
+        Each fd's waiters in the order they will be woken (see ``_core._fdqueue``).
+        """
+        return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in self.fd_waiters(READ)]
+
+    def get_writers(self) -> list[FdWaiter]:
+        """The green threads waiting to write an fd, as eventlet's listener records (its name)."""
+        return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in self.fd_waiters(WRITE)]
 
     # -- debugging knobs -------------------------------------------------------
 
@@ -229,13 +233,90 @@ class EventletHubAPI:
         """eventlet's: set ``debug_exceptions``."""
         self.debug_exceptions = bool(value)
 
-    @property
-    def timers_canceled(self) -> int:
-        """eventlet's: cancelled timers not yet dropped (dropped in bulk when they are half of all)."""
-        return self._timers._cancelled
 
-    @property
-    def next_timers(self) -> list[Any]:
-        """eventlet's staging list of new timers: always empty, greenlane adds timers to its heap at once."""
-        return []
+class FdListener(Task):
+    """eventlet's fd listener: ``cb(fileno)`` each time ``fileno`` is ready, until removed.
 
+    Fields as eventlet's ``hubs.hub.FdListener``: ``evtype`` (``"read"`` or
+    ``"write"``), ``fileno``, ``cb``, ``tb``, ``mark_as_closed``, ``spent``
+    and ``greenlet`` (the one that added it). It waits through ``wait_fd``
+    like any other fd waiter, so ``notify_close`` reaches it (``IOClosed``:
+    it calls ``mark_as_closed`` then the throwback) and ``get_readers()``
+    lists it.
+    """
+
+    def __init__(  # noqa: PLR0917 - eventlet's positional signature
+        self,
+        hub: Hub,
+        evtype: str,
+        fileno: int,
+        cb: Callable[[int], object],
+        tb: Callable[[BaseException], object],
+        mark_as_closed: Callable[[], object] | None,
+    ) -> None:
+        super().__init__()
+        self.evtype = evtype
+        self.fileno = fileno
+        self.cb = cb
+        self.tb = tb
+        self.mark_as_closed = mark_as_closed
+        self.spent = False
+        self.greenlet = getcurrent()
+        self._owner_hub = hub
+
+    def stop(self) -> None:
+        """End the listener: before it starts, or by ``Removed`` thrown into its wait."""
+        if self._state == Task.QUEUED:
+            self._state = Task.DONE  # never starts
+        elif self._state == Task.RUNNING and self._glet is not None and self._glet is not getcurrent():
+            self._owner_hub.throw(self._glet, Removed())
+
+    def _run(self) -> None:
+        hub = self._owner_hub
+        self._state = Task.RUNNING
+        events = _EVENTS[self.evtype]
+        reason = f"eventlet listener ({self.evtype} fd {self.fileno})"
+        try:
+            while not self.spent:
+                hub.wait_fd(self.fileno, events, reason=reason)
+                if not self.spent:
+                    self._callback()
+        except Removed:
+            pass
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self.spent = True
+            hub.throw(hub.root, exc, front=True)
+        except IOClosed as exc:  # notify_close: defang, then tell the owner
+            self.spent = True
+            if self.mark_as_closed is not None:
+                self.mark_as_closed()
+            self._throwback(exc)
+        except BaseException as exc:  # reported, and the listener is dropped (as eventlet does)
+            self.spent = True
+            report = log.error if hub.debug_exceptions else log.debug
+            report("greenlane hub: eventlet listener %r failed; removed", self, exc_info=exc)
+        finally:
+            self._state = Task.DONE
+
+    def _callback(self) -> None:
+        glet = _bound_greenlet(self.cb, "switch")
+        if glet is None:
+            self.cb(self.fileno)
+            return
+        rec: Parked | None = getattr(glet, "rec", None)
+        if rec is not None and rec.state == PARKED and rec.reason == SWITCH_REASON:
+            self._owner_hub.unpark(rec, self.fileno)
+
+    def _throwback(self, exc: BaseException) -> None:
+        glet = _bound_greenlet(self.tb, "throw")
+        if glet is None:
+            self.tb(exc)
+        elif not glet.dead:
+            self._owner_hub.throw(glet, exc)
+
+    def __repr__(self) -> str:
+        state = "spent" if self.spent else "listening"
+        return f"<FdListener {self.evtype} fd={self.fileno} {state} cb={self.cb!r}>"
+
+
+_core.set_hub_class(Hub)
