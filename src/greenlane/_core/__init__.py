@@ -25,7 +25,18 @@ from ._hub import Hub
 from ._introspect import HubStatistics, TimerEntry
 from ._io import IOManager, PollerIO, io_manager_names, register_io_manager
 from ._owner import Owned
-from ._parking import ABORTED, PARKED, RUNNING, TIMED_OUT, TIMED_OUT_STATE, WOKEN, Parked, park, wake
+from ._parking import (
+    ABORTED,
+    PARKED,
+    RUNNING,
+    TIMED_OUT,
+    TIMED_OUT_STATE,
+    WOKEN,
+    Parked,
+    park,
+    wake,
+    withdraw_deferred,
+)
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import (
     SimpleQueue,
@@ -106,5 +117,6 @@ __all__ = [
     "wake",
     "wake_all",
     "wake_one",
+    "withdraw_deferred",
     "wrap_timer_callbacks",
 ]

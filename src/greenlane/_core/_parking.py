@@ -75,6 +75,7 @@ __all__ = [
     "throw",
     "unpark",
     "wake",
+    "withdraw_deferred",
     "yield_now",
 ]
 
@@ -158,6 +159,12 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
             raise RuntimeError("cannot block in the hub greenlet")
         rec = glet.rec = Parked(hub, glet)  # type: ignore[attr-defined]
     return rec
+
+
+def withdraw_deferred(rec: Parked, exc: BaseException) -> None:
+    """Drop ``exc`` if a soft throw left it for ``rec``'s next wait and it is not raised yet."""
+    if rec.deferred is exc:
+        rec.deferred = None
 
 
 def take_deferred(rec: Parked) -> BaseException:
