@@ -95,13 +95,11 @@ class Hub:
         self._timers = TimerHeap()
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
-        # True while asleep in the I/O manager's poll: read by other threads (wake-ups, the
-        # blocking detector). A driver that sleeps outside ``poll`` keeps it True between passes.
+        # True while asleep in io.poll (read by other threads); a driver sleeping elsewhere sets it.
         self.polling = False
         self._workers = Workers(self)  # the pooled greenlets that run spawned tasks
         self._start = self._workers.start
-        # Read (never written) by greenlane.debug's blocking detector from its own
-        # thread: unchanged counters while not polling mean nobody switched.
+        # Unchanged while not polling: nobody switched (the blocking detector's test, from its thread).
         self._switches = 0
         self._passes = 0
         # Wall-clock accounting (statistics(); a parked record's ``since``).
@@ -172,6 +170,10 @@ class Hub:
         """Suspend the calling green thread (of this hub's thread); see ``_parking.park``."""
         self.check_thread(reason)
         return park(reason, timeout, queue, on_abandon)
+
+    def record_of_hub_greenlet(self) -> Parked:
+        """A wait in the hub's own greenlet: refused (a driver's hub may hand its greenlet over)."""
+        raise RuntimeError("cannot block in the hub greenlet")
 
     unpark = _parking.unpark
     throw = _parking.throw
