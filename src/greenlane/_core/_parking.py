@@ -17,10 +17,11 @@ timer, a kill or a ``Timeout``):
     any     --resumed------> RUNNING                                    (``suspend``)
 
 Who calls what: ``park`` (wait queues, ``Hub.park``) and the I/O manager's
-``wait_fd`` enter PARKED then call ``suspend``, which arms the timer,
-switches out (``Hub.switch_out``: the hub, or the next ready thread
-directly) and, on resumption, cancels the timer and delivers what the record
-was resumed with. Readiness (the I/O manager) and wait queues call ``wake``;
+``wait_fd`` file the record where it waits, then call ``suspend``, which
+enters PARKED, arms the timer, switches out (to the next ready thread
+directly while the pass has budget, else to the hub: it reads the hub's run
+queue and budget, the one place outside ``_hub`` that does) and, on
+resumption, cancels the timer and delivers what the record was resumed with. Readiness (the I/O manager) and wait queues call ``wake``;
 the timer heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
 table on expiry or abort is ``abort``, the one place that knows both.
 
