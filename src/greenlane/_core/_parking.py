@@ -21,8 +21,9 @@ Who calls what: ``park`` (wait queues, ``Hub.park``) and the I/O manager's
 enters PARKED, arms the timer, switches out (to the next ready thread
 directly while the pass has budget, else to the hub: it reads the hub's run
 queue and budget, the one place outside ``_hub`` that does) and, on
-resumption, cancels the timer and delivers what the record was resumed with. Readiness (the I/O manager) and wait queues call ``wake``;
-the timer heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
+resumption, cancels the timer and delivers what the record was resumed
+with. Readiness (the I/O manager) and wait queues call ``wake``; the timer
+heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
 table on expiry or abort is ``abort``, the one place that knows both.
 
 A thread killed after it was handed a value but before it ran (the
