@@ -14,10 +14,19 @@ import select
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, check_timeout, get_hub, reset_thread_hub
+from .. import _core
+from .._core import (
+    READ,
+    WRITE,
+    HubStatistics,
+    IOClosed,
+    check_hub_idle,
+    check_timeout,
+    reset_thread_hub,
+)
 from .._core import set_preferred_poller as _set_preferred_poller
-from .._core._hub import check_hub_idle
 from ..timeout import Timeout
+from ._eventlet import Hub
 
 __all__ = [
     "Hub",
@@ -102,6 +111,13 @@ def get_default_hub() -> ModuleType:
     raise RuntimeError("no poller available: select has neither epoll, poll nor select")
 
 
+def get_hub() -> Hub:
+    """The calling OS thread's hub, created on first use."""
+    hub = _core.get_hub()
+    assert isinstance(hub, Hub), f"a hub made before greenlane.hubs installed its class: {hub!r}"
+    return hub
+
+
 def _fileno(fd: int | _HasFileno) -> int:
     if isinstance(fd, int):
         return fd
@@ -145,4 +161,4 @@ def notify_close(fd: int | _HasFileno) -> None:
 
 def notify_opened(fd: int | _HasFileno) -> None:
     """eventlet's: ``fd`` was just returned by an open call; stale waiters on its number get ``IOClosed``."""
-    get_hub().mark_as_reopened(_fileno(fd))
+    get_hub().notify_close(_fileno(fd))
