@@ -50,11 +50,11 @@ os.close(w)
 
 # A native worker thread opens without announcing (it has no hub to tell).
 def in_worker() -> bool:
-    from greenlane._core._hub import _tls
+    from greenlane._core import existing_hub
 
     with open(path) as f:
         f.read()
-    return getattr(_tls, "hub", None) is None
+    return existing_hub() is None
 
 
 if RUNTIME == "greenlane":

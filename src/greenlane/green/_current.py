@@ -46,7 +46,7 @@ from typing import Any, Final
 from greenlet import getcurrent as _getcurrent
 
 from .._core import current
-from .._core._stdlib import get_ident as _os_get_ident
+from .._core import get_ident as _os_get_ident
 
 # Where a green thread's handle keeps its _GreenThread.
 _SLOT: Final = "_greenlane_thread"

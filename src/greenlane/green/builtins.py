@@ -23,9 +23,8 @@ import builtins as _std
 from typing import Any, Final
 
 from .. import hubs
-from .._core._hub import _tls
-from .._core._stdlib import get_ident as _os_get_ident
-from .._core._wakers import is_main_thread
+from .._core import existing_hub, is_main_thread
+from .._core import get_ident as _os_get_ident
 
 __implements__: Final = ("open",)
 
@@ -35,6 +34,6 @@ _open: Final = _std.open
 def open(*args: Any, **kwargs: Any) -> Any:
     """The builtin ``open``, then ``hubs.notify_opened`` of the new descriptor (see the module docstring)."""
     file = _open(*args, **kwargs)
-    if getattr(_tls, "hub", None) is not None or is_main_thread(_os_get_ident()):
+    if existing_hub() is not None or is_main_thread(_os_get_ident()):
         hubs.notify_opened(file.fileno())
     return file
