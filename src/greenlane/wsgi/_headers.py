@@ -51,30 +51,20 @@ def _capitalize(name: str) -> str:
     return b"-".join(part.capitalize() for part in raw.split(b"-")).decode("latin-1")
 
 
+def _latin1(text: Any, what: str, advice: str) -> bytes:
+    """``str(text)`` in latin-1, or a ``UnicodeEncodeError`` saying which part of a header is wrong."""
+    try:
+        return str(text).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        reason = f"WSGI response header {what} must be latin-1 (PEP 3333); {advice}"
+        raise UnicodeEncodeError(exc.encoding, exc.object, exc.start, exc.end, reason) from None
+
+
 def encode_header_line(header: tuple[Any, Any]) -> bytes:
     """``b"Name: value\\r\\n"`` in latin-1 (PEP 3333); a clear ``UnicodeEncodeError`` otherwise."""
     name, value = header
-    try:
-        raw_name = str(name).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header names must be latin-1 (PEP 3333); HTTP header names are ASCII tokens",
-        ) from None
-    try:
-        raw_value = str(value).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header values must be latin-1 (PEP 3333); encode other text "
-            "with RFC 8187 or percent-encoding",
-        ) from None
+    raw_name = _latin1(name, "names", "HTTP header names are ASCII tokens")
+    raw_value = _latin1(value, "values", "encode other text with RFC 8187 or percent-encoding")
     return raw_name + b": " + raw_value + b"\r\n"
 
 
@@ -131,6 +121,7 @@ class Head(NamedTuple):
     has_length: bool
     has_date: bool
     closes: bool
+    bodyless: bool  # a status that never has a body: 1xx, 204, 304
 
 
 # (protocol version, status, capitalize, header pairs) -> Head: most applications send
@@ -153,7 +144,9 @@ def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> 
     if not isinstance(status, str) or not STATUS(status):
         raise ValueError(f"invalid WSGI status {status!r}")
     lines, has_length, has_date, closes = head_lines(pairs, capitalize)
-    head = Head(f"{version} {status}\r\n" + "".join(lines), int(status[:3]), has_length, has_date, closes)
+    code = int(status[:3])
+    bodyless = code in (204, 304) or code < 200
+    head = Head(f"{version} {status}\r\n" + "".join(lines), code, has_length, has_date, closes, bodyless)
     # Only heads made of plain str are cached: equal keys then mean equal text.
     if (
         key is not None

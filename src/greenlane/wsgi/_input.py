@@ -13,8 +13,9 @@ blocks only its own green thread.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ._parser import BadRequest, Message
 
@@ -46,8 +47,21 @@ class _Source(Protocol):
     def send_interim(self, data: bytes) -> None: ...
 
 
+class _Response(Protocol):
+    @property
+    def sent(self) -> bool: ...  # the response's head has gone out
+
+
 class Input:
     """The request body as a file: ``read``, ``readline``, ``readlines``, iteration."""
+
+    # Defaults every request starts with, kept on the class (one Input per request: the
+    # fewer stores in __init__, the better).
+    position = 0  # body bytes handed to the application so far
+    chunk_length = -1  # eventlet's attribute; chunk framing is the parser's business here
+    hundred_continue_headers: list[tuple[str, str]] | None = None
+    is_hundred_continue_response_sent = False
+    response: _Response | None = None  # the response, once the server has started it
 
     def __init__(
         self,
@@ -61,12 +75,13 @@ class Input:
         self._sock = sock
         self.content_length = message.content_length
         self.chunked_input = message.chunked
-        self.position = 0  # body bytes handed to the application so far
-        self.chunk_length = -1  # eventlet's attribute; chunk framing is the parser's business here
         self.wfile_line = wfile_line  # b"HTTP/1.1 100 Continue\r\n" while one is owed
-        self.hundred_continue_headers: list[tuple[str, str]] | None = None
-        self.is_hundred_continue_response_sent = False
-        self.headers_sent: list[int] | None = None  # the response's "headers went out" flag
+
+    @property
+    def headers_sent(self) -> bool:
+        """True once the response's head has gone out (eventlet's attribute)."""
+        response = self.response
+        return response is not None and response.sent
 
     def __repr__(self) -> str:
         return (
@@ -130,7 +145,7 @@ class Input:
 
     def _take(self, size: int) -> bytes:
         """Up to ``size`` queued body bytes (at least one queued)."""
-        body = self._message.body
+        body = cast("deque[bytes]", self._message.body)  # non-empty (see _fill): a deque
         piece = body[0]
         if len(piece) <= size:
             body.popleft()
@@ -166,7 +181,7 @@ class Input:
         parts: list[bytes] = []
         got = 0
         while (size is None or got < size) and self._fill():
-            piece = self._message.body[0]
+            piece = cast("deque[bytes]", self._message.body)[0]
             end = piece.find(b"\n") + 1 or len(piece)
             if size is not None:
                 end = min(end, size - got)
