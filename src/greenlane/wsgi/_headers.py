@@ -112,11 +112,11 @@ def head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, b
 class Head(NamedTuple):
     """A response head as ``start_response`` got it, checked and formatted.
 
-    ``block``: the status line and the application's header lines (no blank line);
-    the server adds Content-Length, Date, Connection and the blank line.
+    ``block``: the status line and the application's header lines (no blank line),
+    in latin-1; the server adds Content-Length, Date, Connection and the blank line.
     """
 
-    block: str
+    block: bytes
     code: int
     has_length: bool
     has_date: bool
@@ -132,7 +132,11 @@ HEADS_MAX: Final = 256
 
 
 def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> Head:
-    """The checked head for ``start_response(status, headers)``; ValueError if unsafe."""
+    """The checked head for ``start_response(status, headers)``.
+
+    ``ValueError`` if it could split the response, ``UnicodeEncodeError`` if it is not
+    latin-1: raised in ``start_response``, while the application can still see it (PEP 3333).
+    """
     pairs = headers if type(headers) is tuple else tuple(headers)
     key: tuple[Any, ...] | None = (version, status, capitalize, pairs)
     try:
@@ -144,9 +148,14 @@ def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> 
     if not isinstance(status, str) or not STATUS(status):
         raise ValueError(f"invalid WSGI status {status!r}")
     lines, has_length, has_date, closes = head_lines(pairs, capitalize)
+    try:
+        block = f"{version} {status}\r\n{''.join(lines)}".encode("latin-1")
+    except UnicodeEncodeError:
+        for pair in pairs:
+            encode_header_line(pair)  # raises, naming the culprit
+        raise  # the status line
     code = int(status[:3])
-    bodyless = code in (204, 304) or code < 200
-    head = Head(f"{version} {status}\r\n" + "".join(lines), code, has_length, has_date, closes, bodyless)
+    head = Head(block, code, has_length, has_date, closes, code in (204, 304) or code < 200)
     # Only heads made of plain str are cached: equal keys then mean equal text.
     if (
         key is not None

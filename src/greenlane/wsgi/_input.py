@@ -55,13 +55,22 @@ class _Response(Protocol):
 class Input:
     """The request body as a file: ``read``, ``readline``, ``readlines``, iteration."""
 
-    # Defaults every request starts with, kept on the class (one Input per request: the
-    # fewer stores in __init__, the better).
+    # One Input per request: the attributes every request sets are slots, the others
+    # start as these class defaults (the fewer stores in __init__, the better).
+    __slots__ = (
+        "__dict__",
+        "_message",
+        "_sock",
+        "_source",
+        "chunked_input",
+        "content_length",
+        "response",
+        "wfile_line",
+    )
     position = 0  # body bytes handed to the application so far
     chunk_length = -1  # eventlet's attribute; chunk framing is the parser's business here
     hundred_continue_headers: list[tuple[str, str]] | None = None
     is_hundred_continue_response_sent = False
-    response: _Response | None = None  # the response, once the server has started it
 
     def __init__(
         self,
@@ -76,6 +85,7 @@ class Input:
         self.content_length = message.content_length
         self.chunked_input = message.chunked
         self.wfile_line = wfile_line  # b"HTTP/1.1 100 Continue\r\n" while one is owed
+        self.response: _Response | None = None  # the response, once the server has started it
 
     @property
     def headers_sent(self) -> bool:

@@ -240,19 +240,20 @@ class RequestParser:
 
     # -- httptools callbacks: they run inside feed_data ----------------------
 
-    def on_message_begin(self) -> None:
-        headers: list[tuple[bytes, bytes]] = []
-        self._headers = headers
-        self._current = Message(headers)
-        self._in_head = True
-        self._head_fed = 0
-        self._url = b""
-        self._head_size = 0
-
     def on_url(self, part: bytes) -> None:
-        # Usually one part (b"" + part is part itself).
-        self._url = url = self._url + part
-        self._head_size += len(part)
+        # The first callback of every request (llhttp's message-begin callback is not
+        # taken: one call less per request), usually with the whole target.
+        if self._in_head:
+            self._url = url = self._url + part  # a target in pieces
+            self._head_size += len(part)
+        else:
+            headers: list[tuple[bytes, bytes]] = []
+            self._headers = headers
+            self._current = Message(headers)
+            self._in_head = True
+            self._head_fed = 0
+            self._url = url = part
+            self._head_size = len(part)
         # The limit is on the request line: the method, its space and " HTTP/1.1" count too.
         # (llhttp's methods are at most 13 characters: look the method up only when near.)
         limit = self._max_request_line

@@ -48,13 +48,25 @@ from ._common import (
     date_line,
     log_date_time_string,
 )
-from ._headers import _ENV_KEYS, Head, encode_header_line, env_key, response_head
+from ._headers import _ENV_KEYS, Head, env_key, response_head
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Message, RequestParser
 
 __all__ = ["HttpProtocol", "Response"]
 
 RECV_SIZE = 65536
+# The environ entries get_environ sets on every request.
+_PER_REQUEST_KEYS = (
+    "REQUEST_METHOD",
+    "RAW_PATH_INFO",
+    "PATH_INFO",
+    "SERVER_PROTOCOL",
+    "headers_raw",
+    "wsgi.input",
+    "eventlet.input",
+    "greenlane.input",
+    "eventlet.posthooks",
+)
 
 
 def _default_server_environ() -> Any:
@@ -365,6 +377,9 @@ class HttpProtocol:
             "GATEWAY_INTERFACE": "CGI/1.1",
             "CONTENT_TYPE": "text/plain",  # eventlet's default when the client sent none
             "eventlet.set_idle": self._set_idle,
+            # Placeholders for the entries every request sets (get_environ): the copy is
+            # then made at its final size, and those stores replace instead of insert.
+            **dict.fromkeys(_PER_REQUEST_KEYS, ""),
         }
         if type(self.server).get_environ is _default_server_environ():
             # The stock Server's entries never change: copy them with these, once.
@@ -403,7 +418,7 @@ class HttpProtocol:
                     # The common case: one piece, its length known, sent with the head.
                     body = result[0]
                     if not head.has_length and not response.bodyless:
-                        response.length_line = f"Content-Length: {len(body)}\r\n"
+                        response.length_line = b"Content-Length: %d\r\n" % len(body)
                     if request_input.wfile_line is not None and request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
                     response.write(body)
@@ -461,7 +476,7 @@ class HttpProtocol:
                 size = 0
                 for item in result:
                     size += len(item)
-                response.length_line = f"Content-Length: {size}\r\n"
+                response.length_line = b"Content-Length: %d\r\n" % size
             if request_input.should_send_hundred_continue:
                 self.close_connection = True  # the client may still send the body: don't guess
         if not result and getattr(WSGI_LOCAL, "already_handled", False):
@@ -517,11 +532,6 @@ class HttpProtocol:
             )
 
 
-def _asks_keep_alive(environ: dict[str, Any]) -> bool:
-    """The client sent ``Connection: keep-alive`` (echoed back, as eventlet does)."""
-    return "keep-alive" in environ.get("HTTP_CONNECTION", "").lower()
-
-
 class Response:
     """One request's response: the ``start_response`` and ``write`` its application gets.
 
@@ -535,24 +545,20 @@ class Response:
     __slots__ = (
         "_message",
         "_protocol",
-        "_sendall",
         "bodyless",
         "chunked",
         "code",
         "head",
         "length",
         "length_line",
-        "pairs",
         "sent",
     )
 
     def __init__(self, protocol: HttpProtocol, message: Message) -> None:
         self._protocol = protocol
         self._message = message
-        self._sendall = protocol.connection.sendall
         self.head: Head | None = None  # set by start_response
-        self.pairs: Any = ()  # the application's header pairs, for the encoding error
-        self.length_line = ""  # the Content-Length line the server adds when it knows the length
+        self.length_line = b""  # the Content-Length line the server adds when it knows the length
         self.bodyless = False  # a response that has no body (HEAD, 1xx, 204, 304)
         self.chunked = False
         self.sent = False
@@ -575,70 +581,67 @@ class Response:
             protocol.protocol_version, status, response_headers, protocol.capitalize_response_headers
         )
         code = self.code = head.code
-        self.length_line = ""
+        self.length_line = b""
         method = self._message.method
         self.bodyless = head.bodyless or method == "HEAD" or (method == "CONNECT" and 200 <= code < 300)
-        self.pairs = response_headers
         return self.write
 
     def write(self, data: bytes) -> None:
         """WSGI's ``write``: send ``data`` (with the head first, chunked if no length is known)."""
         if not self.sent:
-            out = self._head() + (self._chunk(data) if self.chunked and data else data)
+            out = self._head_and(data)
         elif self.chunked:
             if not data:
                 return
-            out = self._chunk(data)
+            out = b"%x\r\n%s\r\n" % (len(data), data)
         else:
             out = data
-        self._sendall(out)
+        self._protocol.connection.sendall(out)
         self.length += len(out)
 
     def end(self) -> None:
         """Send the last chunk of a chunked body."""
-        self._sendall(b"0\r\n\r\n")
+        self._protocol.connection.sendall(b"0\r\n\r\n")
         self.length += 5
 
-    @staticmethod
-    def _chunk(data: bytes) -> bytes:
-        return b"%x\r\n%s\r\n" % (len(data), data)
-
-    def _head(self) -> bytes:
-        """The head's bytes, the framing and keep-alive lines added; marks the head sent."""
+    def _head_and(self, data: bytes) -> bytes:
+        """The head's bytes, framing and keep-alive lines added, then ``data``; marks the head sent."""
         head = self.head
         if head is None:
             raise AssertionError("write() before start_response()")
         protocol = self._protocol
         server = protocol.server
         message = self._message
-        lines = head.block + self.length_line
-        if not head.has_date:
-            lines += date_line()
         keep = (
             not protocol.close_connection
-            and bool(server.keepalive)
             and protocol.conn_state[2] != STATE_CLOSE  # stopping: this is the last
             and not head.closes  # the application said so, in its own Connection header
+            and bool(server.keepalive)
         )
-        if not head.has_length and not self.length_line and not self.bodyless:
+        length_line = self.length_line
+        if not length_line and not head.has_length and not self.bodyless:
             if message.version == "HTTP/1.1" and protocol.protocol_version == "HTTP/1.1":
                 self.chunked = True
-                lines += "Transfer-Encoding: chunked\r\n"
+                length_line = b"Transfer-Encoding: chunked\r\n"
+                if data:
+                    data = b"%x\r\n%s\r\n" % (len(data), data)
             else:
                 keep = False  # an HTTP/1.0 client reads the body to the end of the stream
         protocol.close_connection = not keep
         if not keep:
-            if not head.closes:
-                lines += "Connection: close\r\n"
+            connection = b"" if head.closes else b"Connection: close\r\n"
         elif message.version == "HTTP/1.0" or _asks_keep_alive(protocol.environ):
-            lines += "Connection: keep-alive\r\n"  # echoed to a client that asked
+            connection = b"Connection: keep-alive\r\n"  # echoed to a client that asked
             if server.keepalive is not True and int(server.keepalive):
-                lines += f"Keep-Alive: timeout={int(server.keepalive)}\r\n"
-        try:
-            out = (lines + "\r\n").encode("latin-1")
-        except UnicodeEncodeError:
-            for pair in self.pairs:
-                encode_header_line(pair)  # raises, naming the culprit
-            raise
+                connection += b"Keep-Alive: timeout=%d\r\n" % int(server.keepalive)
+        else:
+            connection = b""
         self.sent = True
-        return out
+        date = b"" if head.has_date else date_line()
+        return b"".join((head.block, length_line, date, connection, b"\r\n", data))
+
+
+def _asks_keep_alive(environ: dict[str, Any]) -> bool:
+    """The client sent ``Connection: keep-alive`` (echoed back, as eventlet does)."""
+    connection = environ.get("HTTP_CONNECTION")
+    return connection is not None and "keep-alive" in connection.lower()
