@@ -125,6 +125,8 @@ class Message:
         return f"<Message {head} body={self.body_size}{' complete' if self.complete else ''}>"
 
 
+# Version tokens read off a request line (see _version_of_fresh_head).
+_VERSIONS: Final = {b"HTTP/1.1": "1.1", b"HTTP/1.0": "1.0"}
 # llhttp's method names (bytes) as the str the environ carries.
 _METHODS: Final[dict[bytes, str]] = {}
 
@@ -144,6 +146,7 @@ class RequestParser:
         "_current",
         "_error",
         "_framing",
+        "_fresh",
         "_head_fed",
         "_head_size",
         "_headers",
@@ -170,6 +173,7 @@ class RequestParser:
         self.in_chunk = False  # inside a chunk's data (not at a chunk-size line)
         self._current: Message | None = None
         self._error: BadRequest | None = None
+        self._fresh: bytes | None = None  # the read being fed, when it began at a request's start
         self._in_head = False
         self._head_fed = 0
         self._url = b""
@@ -197,7 +201,11 @@ class RequestParser:
         if self._error is not None:
             raise self._error
         current = self._current
-        body_before = -1 if current is None or current.complete else current.body_size
+        if current is None or current.complete:
+            body_before = -1
+            self._fresh = data  # at a request boundary: data starts with a request line
+        else:
+            body_before = current.body_size
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -212,6 +220,8 @@ class RequestParser:
         except httptools.HttpParserError as exc:
             self._error = BadRequest(400, f"Bad Request ({exc})")
             return self._refuse_later()
+        finally:
+            self._fresh = None
         if self._in_head:
             self._head_fed += len(data)
             if self._head_fed > self._max_head:
@@ -289,7 +299,9 @@ class RequestParser:
         assert current is not None
         parser = self._parser
         self._in_head = False
-        version = parser.get_http_version()
+        version = self._version_of_fresh_head()
+        if version is None:
+            version = parser.get_http_version()
         if version == "1.1":
             current.version = "HTTP/1.1"
             current.keep_alive = parser.should_keep_alive()
@@ -311,6 +323,23 @@ class RequestParser:
             self._headers = []  # trailers: counted, then dropped
             self._chunks = self._framing = 0
         self.messages.append(current)
+
+    def _version_of_fresh_head(self) -> str | None:
+        """``"1.1"`` or ``"1.0"`` read off the request line, or None to ask llhttp.
+
+        httptools formats the version with ``str.format`` on every call, which costs
+        more than the rest of the head's callbacks together. When the read being fed
+        began at a request boundary, the head just completed is the first in it and
+        llhttp accepted its request line: ``data`` up to its first CRLF is that line
+        (it holds no CR or LF), and its last 8 bytes are the version. Anything else
+        (a head over several reads, a pipelined one, a leading empty line) asks llhttp.
+        """
+        fresh = self._fresh
+        if fresh is None:
+            return None
+        self._fresh = None  # only the first head of the read starts at its beginning
+        end = fresh.find(b"\r\n")
+        return _VERSIONS.get(fresh[end - 8 : end]) if end > 8 else None
 
     def on_body(self, body: bytes) -> None:
         current = self._current

@@ -55,6 +55,22 @@ from ._parser import BadRequest, Message, RequestParser
 __all__ = ["HttpProtocol", "Response"]
 
 RECV_SIZE = 65536
+# Content-Length lines by length: a site sends the same few lengths again and again.
+_LENGTH_LINES: dict[int, bytes] = {}
+_LENGTH_LINES_MAX = 1024
+
+
+def _length_line(length: int) -> bytes:
+    """``b"Content-Length: <length>\\r\\n"``, remembered for the next response of that length."""
+    line = _LENGTH_LINES.get(length)
+    if line is None:
+        line = b"Content-Length: %d\r\n" % length
+        if len(_LENGTH_LINES) >= _LENGTH_LINES_MAX:
+            _LENGTH_LINES.clear()
+        _LENGTH_LINES[length] = line
+    return line
+
+
 # The environ entries get_environ sets on every request.
 _PER_REQUEST_KEYS = (
     "REQUEST_METHOD",
@@ -418,7 +434,7 @@ class HttpProtocol:
                     # The common case: one piece, its length known, sent with the head.
                     body = result[0]
                     if not head.has_length and not response.bodyless:
-                        response.length_line = b"Content-Length: %d\r\n" % len(body)
+                        response.length_line = _LENGTH_LINES.get(len(body)) or _length_line(len(body))
                     if request_input.wfile_line is not None and request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
                     response.write(body)
@@ -476,7 +492,7 @@ class HttpProtocol:
                 size = 0
                 for item in result:
                     size += len(item)
-                response.length_line = b"Content-Length: %d\r\n" % size
+                response.length_line = _length_line(size)
             if request_input.should_send_hundred_continue:
                 self.close_connection = True  # the client may still send the body: don't guess
         if not result and getattr(WSGI_LOCAL, "already_handled", False):
