@@ -361,3 +361,4 @@ class RequestParser:
         current = self._current
         assert current is not None
         current.complete = True
+        self._current = None  # the parser is done with it (its readers hold it)
