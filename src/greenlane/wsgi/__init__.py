@@ -343,25 +343,12 @@ def server(  # noqa: PLR0917 - eventlet's signature
     when ``is_accepting`` is set False, or when ``sock`` is closed; closes
     ``sock`` on the way out.
     """
+    # Server's own positional order (eventlet's): the options pass through untouched.
     serv = Server(
-        sock,
-        sock.getsockname(),
-        site,
-        log,
-        environ=environ,
-        max_http_version=max_http_version,
-        protocol=protocol,
-        minimum_chunk_size=minimum_chunk_size,
-        log_x_forwarded_for=log_x_forwarded_for,
-        keepalive=keepalive,
-        log_output=log_output,
-        log_format=log_format,
-        url_length_limit=url_length_limit,
-        debug=debug,
-        socket_timeout=socket_timeout,
-        capitalize_response_headers=capitalize_response_headers,
-        header_timeout=header_timeout,
-    )
+        sock, sock.getsockname(), site, log, environ, max_http_version, protocol, minimum_chunk_size,
+        log_x_forwarded_for, keepalive, log_output, log_format, url_length_limit, debug, socket_timeout,
+        capitalize_response_headers, header_timeout=header_timeout,
+    )  # fmt: skip
     if server_event is not None:
         warnings.warn("wsgi.server(server_event=...) is deprecated", DeprecationWarning, stacklevel=2)
         server_event.send(serv)

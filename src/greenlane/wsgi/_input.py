@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any, Protocol, cast
 
+from ._headers import head_lines
 from ._parser import BadRequest, Message
 
 __all__ = ["ChunkReadError", "ChunkedBodyCut", "Input"]
@@ -118,12 +119,9 @@ class Input:
         """Send the interim ``100 Continue`` now, unless the final response has begun."""
         if self.headers_sent or self.wfile_line is None:
             return
-        lines = [self.wfile_line]
-        for name, value in self.hundred_continue_headers or ():
-            line = f"{name}: {value}\r\n"
-            if "\n" in line[:-2] or "\r" in line[:-2] or "\0" in line:
-                raise ValueError(f"100-continue header contains CR, LF or NUL: {(name, value)!r}")
-            lines.append(line.encode("latin-1"))
+        # Checked as the final response's headers are: nothing with CR, LF or NUL goes out.
+        checked, *_ = head_lines(self.hundred_continue_headers or (), capitalize=False)
+        lines = [self.wfile_line, *(line.encode("latin-1") for line in checked)]
         lines.append(b"\r\n")
         self._source.send_interim(b"".join(lines))
 

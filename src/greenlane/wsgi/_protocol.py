@@ -149,7 +149,7 @@ class HttpProtocol:
             # Let the request's objects go now, while they are still in the CPU's caches:
             # freed at the next request, after the hub has served every other connection,
             # each of them would be a cache miss.
-            self.environ = {}
+            self.environ: dict[str, Any] = {}
             self._message = None
 
     def finish(self) -> None:
