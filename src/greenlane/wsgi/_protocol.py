@@ -652,18 +652,13 @@ class Response:
         protocol.close_connection = not keep
         if not keep:
             connection = b"" if head.closes else b"Connection: close\r\n"
-        elif message.version == "HTTP/1.0" or _asks_keep_alive(protocol.environ):
-            connection = b"Connection: keep-alive\r\n"  # echoed to a client that asked
-            if server.keepalive is not True and int(server.keepalive):
-                connection += b"Keep-Alive: timeout=%d\r\n" % int(server.keepalive)
         else:
             connection = b""
+            asked = protocol.environ.get("HTTP_CONNECTION")
+            if message.version == "HTTP/1.0" or (asked is not None and "keep-alive" in asked.lower()):
+                connection = b"Connection: keep-alive\r\n"  # echoed to a client that asked
+                if server.keepalive is not True and int(server.keepalive):
+                    connection += b"Keep-Alive: timeout=%d\r\n" % int(server.keepalive)
         self.sent = True
         date = b"" if head.has_date else date_line()
         return b"".join((head.block, length_line, date, connection, b"\r\n", data))
-
-
-def _asks_keep_alive(environ: dict[str, Any]) -> bool:
-    """The client sent ``Connection: keep-alive`` (echoed back, as eventlet does)."""
-    connection = environ.get("HTTP_CONNECTION")
-    return connection is not None and "keep-alive" in connection.lower()
