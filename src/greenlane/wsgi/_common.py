@@ -51,8 +51,10 @@ def format_date_time(timestamp: float) -> str:
     return f"{_WEEKDAYS[wd]}, {day:02d} {_MONTHS[month]} {year:04d} {hh:02d}:{mm:02d}:{ss:02d} GMT"
 
 
-# [second, "<HTTP date>", b"Date: <HTTP date>\r\n"] for the second last formatted.
-_date_cache: list[Any] = [0, "", b""]
+# [second, "<HTTP date>", b"Date: <HTTP date>\r\n"] for the second last formatted (the
+# response path reads it inline: one Date a response).
+DATE_CACHE: Final[list[Any]] = [0, "", b""]
+_date_cache = DATE_CACHE
 
 
 def date_header() -> str:

@@ -125,7 +125,7 @@ class Message:
         return f"<Message {head} body={self.body_size}{' complete' if self.complete else ''}>"
 
 
-# Version tokens read off a request line (see _version_of_fresh_head).
+# Version tokens read off a request line (see on_headers_complete).
 _VERSIONS: Final = {b"HTTP/1.1": "1.1", b"HTTP/1.0": "1.0"}
 # llhttp's method names (bytes) as the str the environ carries.
 _METHODS: Final[dict[bytes, str]] = {}
@@ -299,7 +299,19 @@ class RequestParser:
         assert current is not None
         parser = self._parser
         self._in_head = False
-        version = self._version_of_fresh_head()
+        # httptools formats the version with str.format on every call, which costs more
+        # than the rest of the head's callbacks together. When the read being fed began
+        # at a request boundary, the head just completed is the first in it and llhttp
+        # accepted its request line: the read up to its first CRLF is that line (it holds
+        # no CR or LF), and its last 8 bytes are the version. Anything else (a head over
+        # several reads, a pipelined one, a leading empty line) asks llhttp.
+        fresh = self._fresh
+        version = None
+        if fresh is not None:
+            self._fresh = None  # only the first head of the read starts at its beginning
+            end = fresh.find(b"\r\n")
+            if end > 8:
+                version = _VERSIONS.get(fresh[end - 8 : end])
         if version is None:
             version = parser.get_http_version()
         if version == "1.1":
@@ -323,23 +335,6 @@ class RequestParser:
             self._headers = []  # trailers: counted, then dropped
             self._chunks = self._framing = 0
         self.messages.append(current)
-
-    def _version_of_fresh_head(self) -> str | None:
-        """``"1.1"`` or ``"1.0"`` read off the request line, or None to ask llhttp.
-
-        httptools formats the version with ``str.format`` on every call, which costs
-        more than the rest of the head's callbacks together. When the read being fed
-        began at a request boundary, the head just completed is the first in it and
-        llhttp accepted its request line: ``data`` up to its first CRLF is that line
-        (it holds no CR or LF), and its last 8 bytes are the version. Anything else
-        (a head over several reads, a pipelined one, a leading empty line) asks llhttp.
-        """
-        fresh = self._fresh
-        if fresh is None:
-            return None
-        self._fresh = None  # only the first head of the read starts at its beginning
-        end = fresh.find(b"\r\n")
-        return _VERSIONS.get(fresh[end - 8 : end]) if end > 8 else None
 
     def on_body(self, body: bytes) -> None:
         current = self._current

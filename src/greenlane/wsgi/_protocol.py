@@ -39,6 +39,7 @@ from ._common import (
     ALREADY_HANDLED,
     BAD_SOCK,
     BROKEN_SOCK,
+    DATE_CACHE,
     MINIMUM_CHUNK_SIZE,
     STATE_CLOSE,
     STATE_IDLE,
@@ -443,7 +444,9 @@ class HttpProtocol:
                         response.length_line = _LENGTH_LINES.get(len(body)) or _length_line(len(body))
                     if request_input.wfile_line is not None and request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
-                    response.write(body)
+                    out = response._head_and(body)  # what write() would do, one call less
+                    self.connection.sendall(out)
+                    response.length = len(out)
                 elif self._send_result(result, response, request_input):
                     return  # the application answered on the raw socket
                 if response.chunked:
@@ -660,5 +663,10 @@ class Response:
                 if server.keepalive is not True and int(server.keepalive):
                     connection += b"Keep-Alive: timeout=%d\r\n" % int(server.keepalive)
         self.sent = True
-        date = b"" if head.has_date else date_line()
+        if head.has_date:
+            date = b""
+        elif DATE_CACHE[0] == int(time.time()):
+            date = DATE_CACHE[2]  # this second's, already formatted
+        else:
+            date = date_line()
         return b"".join((head.block, length_line, date, connection, b"\r\n", data))
