@@ -39,39 +39,22 @@ from ._common import (
     ALREADY_HANDLED,
     BAD_SOCK,
     BROKEN_SOCK,
-    DATE_CACHE,
     MINIMUM_CHUNK_SIZE,
     STATE_CLOSE,
     STATE_IDLE,
     STATE_REQUEST,
     WSGI_LOCAL,
     addr_to_host_port,
-    date_line,
     log_date_time_string,
 )
-from ._headers import _ENV_KEYS, Head, env_key, response_head
+from ._headers import _ENV_KEYS, env_key
 from ._input import ChunkReadError, Input
 from ._parser import BadRequest, Message, RequestParser
+from ._response import _LENGTH_LINES, Response, length_line
 
-__all__ = ["HttpProtocol", "Response"]
+__all__ = ["HttpProtocol"]
 
 RECV_SIZE = 65536
-# Content-Length lines by length: a site sends the same few lengths again and again.
-_LENGTH_LINES: dict[int, bytes] = {}
-_LENGTH_LINES_MAX = 1024
-
-
-def _length_line(length: int) -> bytes:
-    """``b"Content-Length: <length>\\r\\n"``, remembered for the next response of that length."""
-    line = _LENGTH_LINES.get(length)
-    if line is None:
-        line = b"Content-Length: %d\r\n" % length
-        if len(_LENGTH_LINES) >= _LENGTH_LINES_MAX:
-            _LENGTH_LINES.clear()
-        _LENGTH_LINES[length] = line
-    return line
-
-
 # The environ entries get_environ sets on every request.
 _PER_REQUEST_KEYS = (
     "REQUEST_METHOD",
@@ -441,7 +424,7 @@ class HttpProtocol:
                     # The common case: one piece, its length known, sent with the head.
                     body = result[0]
                     if not head.has_length and not response.bodyless:
-                        response.length_line = _LENGTH_LINES.get(len(body)) or _length_line(len(body))
+                        response.length_line = _LENGTH_LINES.get(len(body)) or length_line(len(body))
                     if request_input.wfile_line is not None and request_input.should_send_hundred_continue:
                         self.close_connection = True  # the client may still send the body: don't guess
                     out = response._head_and(body)  # what write() would do, one call less
@@ -501,7 +484,7 @@ class HttpProtocol:
                 size = 0
                 for item in result:
                     size += len(item)
-                response.length_line = _length_line(size)
+                response.length_line = length_line(size)
             if request_input.should_send_hundred_continue:
                 self.close_connection = True  # the client may still send the body: don't guess
         if not result and getattr(WSGI_LOCAL, "already_handled", False):
@@ -555,118 +538,3 @@ class HttpProtocol:
                     "wall_seconds": finish - start,
                 }
             )
-
-
-class Response:
-    """One request's response: the ``start_response`` and ``write`` its application gets.
-
-    One small object per request (cheaper than two closures over a dozen
-    cells). ``sent`` turns True when the head goes out; the head is sent with
-    the first piece of the body, in one ``sendall``. The keep-alive decision is
-    made then, from what the request and the head say, and recorded on the
-    protocol's ``close_connection``.
-    """
-
-    __slots__ = (
-        "_message",
-        "_protocol",
-        "bodyless",
-        "chunked",
-        "code",
-        "head",
-        "length",
-        "length_line",
-        "sent",
-    )
-
-    def __init__(self, protocol: HttpProtocol, message: Message) -> None:
-        self._protocol = protocol
-        self._message = message
-        self.head: Head | None = None  # set by start_response
-        self.length_line = b""  # the Content-Length line the server adds when it knows the length
-        self.bodyless = False  # a response that has no body (HEAD, 1xx, 204, 304)
-        self.chunked = False
-        self.sent = False
-        self.code = 200
-        self.length = 0  # bytes sent
-
-    def __repr__(self) -> str:
-        return f"<Response {self.code} sent={self.sent} length={self.length}>"
-
-    def start_response(self, status: str, response_headers: Any, exc_info: Any = None) -> Any:
-        """WSGI's ``start_response``: check and keep the head; returns ``write``."""
-        if exc_info:
-            try:
-                if self.sent:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        protocol = self._protocol
-        head = self.head = response_head(
-            protocol.protocol_version, status, response_headers, protocol.capitalize_response_headers
-        )
-        code = self.code = head.code
-        self.length_line = b""
-        method = self._message.method
-        self.bodyless = head.bodyless or method == "HEAD" or (method == "CONNECT" and 200 <= code < 300)
-        return self.write
-
-    def write(self, data: bytes) -> None:
-        """WSGI's ``write``: send ``data`` (with the head first, chunked if no length is known)."""
-        if not self.sent:
-            out = self._head_and(data)
-        elif self.chunked:
-            if not data:
-                return
-            out = b"%x\r\n%s\r\n" % (len(data), data)
-        else:
-            out = data
-        self._protocol.connection.sendall(out)
-        self.length += len(out)
-
-    def end(self) -> None:
-        """Send the last chunk of a chunked body."""
-        self._protocol.connection.sendall(b"0\r\n\r\n")
-        self.length += 5
-
-    def _head_and(self, data: bytes) -> bytes:
-        """The head's bytes, framing and keep-alive lines added, then ``data``; marks the head sent."""
-        head = self.head
-        if head is None:
-            raise AssertionError("write() before start_response()")
-        protocol = self._protocol
-        server = protocol.server
-        message = self._message
-        keep = (
-            not protocol.close_connection
-            and protocol.conn_state[2] != STATE_CLOSE  # stopping: this is the last
-            and not head.closes  # the application said so, in its own Connection header
-            and bool(server.keepalive)
-        )
-        length_line = self.length_line
-        if not length_line and not head.has_length and not self.bodyless:
-            if message.version == "HTTP/1.1" and protocol.protocol_version == "HTTP/1.1":
-                self.chunked = True
-                length_line = b"Transfer-Encoding: chunked\r\n"
-                if data:
-                    data = b"%x\r\n%s\r\n" % (len(data), data)
-            else:
-                keep = False  # an HTTP/1.0 client reads the body to the end of the stream
-        protocol.close_connection = not keep
-        if not keep:
-            connection = b"" if head.closes else b"Connection: close\r\n"
-        else:
-            connection = b""
-            asked = protocol.environ.get("HTTP_CONNECTION")
-            if message.version == "HTTP/1.0" or (asked is not None and "keep-alive" in asked.lower()):
-                connection = b"Connection: keep-alive\r\n"  # echoed to a client that asked
-                if server.keepalive is not True and int(server.keepalive):
-                    connection += b"Keep-Alive: timeout=%d\r\n" % int(server.keepalive)
-        self.sent = True
-        if head.has_date:
-            date = b""
-        elif DATE_CACHE[0] == int(time.time()):
-            date = DATE_CACHE[2]  # this second's, already formatted
-        else:
-            date = date_line()
-        return b"".join((head.block, length_line, date, connection, b"\r\n", data))
