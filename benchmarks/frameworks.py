@@ -47,9 +47,13 @@ FRAMEWORKS: Final = (
     # echo only: uvloop at its fastest (a Protocol, no streams), the issue-16 reference.
     Framework("uvloop-protocol", "uvloop", "uvloop Protocol"),
     # gunicorn's process model, wsgi workload only: greenlane's worker class with one
-    # and two worker processes (pre-fork: one hub per process).
+    # and two worker processes (pre-fork: one hub per process), and gunicorn's default
+    # sync worker, which closes every connection after its response: it is loaded
+    # without keep-alive (a new connection per request), so its figures are not
+    # comparable with the keep-alive columns.
     Framework("gunicorn-green", "gunicorn", "gunicorn GreenWorker -w 1"),
     Framework("gunicorn-green-w2", "gunicorn", "gunicorn GreenWorker -w 2"),
+    Framework("gunicorn-sync", "gunicorn", "gunicorn sync -w 1 (no keep-alive)"),
 )
 BY_NAME: Final = {fw.name: fw for fw in FRAMEWORKS}
 

@@ -32,9 +32,11 @@ PEERS = {
 TIMEOUT_S = 60
 
 
-def _run_worker(framework: str) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
+def _run_worker(
+    framework: str, workload: str = "all"
+) -> tuple[subprocess.CompletedProcess[str], list[dict[str, Any]]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", framework, "all", "smoke"],
+        [sys.executable, "-m", "benchmarks.worker", framework, workload, "smoke"],
         check=False,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -61,3 +63,17 @@ def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
         # One module per workload; greenlane, the subject, must run every one.
         modules = {p.stem for p in WORKLOADS_DIR.glob("*.py") if not p.stem.startswith("_")}
         assert {r["workload"] for r in records} == modules
+
+
+@pytest.mark.parametrize("framework", ["gunicorn-green", "gunicorn-sync"])
+def test_the_gunicorn_columns_of_the_wsgi_workload_run(framework: str) -> None:
+    # gunicorn-sync closes every connection: the client reconnects per request (http-close).
+    if importlib.util.find_spec("gunicorn") is None:
+        pytest.skip("gunicorn is not installed (a benchmark-only dependency: '.[bench]')")
+    proc, records = _run_worker(framework, "wsgi")
+
+    assert [r["workload"] for r in records] == ["wsgi"], proc.stderr
+    (record,) = records
+    assert record["error"] is None, f"{record['error']}\n{proc.stderr}"
+    assert record["check"]["ok"], record["check"]
+    assert record["metrics"]["req_per_s"] > 0

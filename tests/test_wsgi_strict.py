@@ -454,3 +454,53 @@ def test_a_tls_listening_socket_serves_https(tmp_path: Any) -> None:
         assert response.endswith(b"https")
     finally:
         stop(server)
+
+
+# The version is read off the request line when a read starts at a request (httptools'
+# own getter is slow); every other head asks llhttp. Both must agree, whatever the reads.
+@pytest.mark.parametrize(
+    ("raw", "versions"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", ["HTTP/1.1"]),
+        (b"GET / HTTP/1.0\r\nHost: a\r\n\r\n", ["HTTP/1.0"]),
+        # Pipelined: the second head is not at the read's start.
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.0\r\n\r\n", ["HTTP/1.1", "HTTP/1.0"]),
+        (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\n\r\n", ["HTTP/1.0", "HTTP/1.1"]),
+        # A target that looks like a version, and a leading empty line.
+        (b"GET /HTTP/1.0 HTTP/1.1\r\n\r\n", ["HTTP/1.1"]),
+        (b"\r\nGET / HTTP/1.0\r\n\r\n", ["HTTP/1.0"]),
+    ],
+)
+def test_the_version_is_the_request_lines_however_the_head_arrives(raw: bytes, versions: list[str]) -> None:
+    from greenlane.wsgi._parser import Limits, RequestParser
+
+    limits = Limits(
+        wsgi.MAX_REQUEST_LINE, wsgi.MAX_HEADER_LINE, wsgi.MAX_TOTAL_HEADER_SIZE, wsgi.MAX_HEADER_COUNT
+    )
+    whole = RequestParser(limits)
+    whole.feed(raw)
+    split = RequestParser(limits)  # a byte a read: never at a fresh read with a whole line
+    for i in range(len(raw)):
+        split.feed(raw[i : i + 1])
+    for parser in (whole, split):
+        assert [m.version for m in parser.messages] == versions
+
+
+def test_a_response_header_not_in_latin_1_is_refused_in_start_response() -> None:
+    seen: list[BaseException] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        try:
+            start_response("200 OK", [("X-Name", "caf\u00e9 \u2615")])
+        except UnicodeEncodeError as exc:
+            seen.append(exc)
+            raise
+        return [b"never sent"]
+
+    with serving(app, debug=False) as srv:
+        response = srv.get()
+    assert status_of(response) == 500
+    assert b"never sent" not in response
+    assert b"X-Name" not in response
+    assert len(seen) == 1
+    assert "must be latin-1" in str(seen[0])

@@ -3,7 +3,9 @@
 The client runs in its own process and is the same for every framework:
 ``clients/loadgen.c`` compiled once with the machine's C compiler (cached under
 ``benchmarks/.build``), else the Python twin ``clients/loadgen.py``; for http,
-``wrk`` when it is installed. The server under test runs in the worker
+``wrk`` when it is installed. ``http-close`` is http without keep-alive, for
+servers that close after each response (gunicorn's sync worker): every request
+says ``Connection: close`` and goes on a new connection. The server under test runs in the worker
 process, so the worker's CPU time over the run is the server's cost. Both
 saturate long before 100 connections are a problem for a server, so the
 headline is **server CPU per round trip** (per request); the rate and the
@@ -31,7 +33,7 @@ CLIENT_POLL_S: Final = 0.02
 
 _CLIENTS: Final = Path(__file__).resolve().parent.parent / "clients"
 _BUILD: Final = _CLIENTS.parent / ".build"
-_MODE_UNIT: Final = {"echo": "rt", "http": "req"}
+_MODE_UNIT: Final = {"echo": "rt", "http": "req", "http-close": "req"}
 
 
 def _c_client() -> Path | None:
@@ -59,10 +61,11 @@ class Client:
 
     def __init__(self, mode: str, port: int, seconds: float) -> None:
         self.mode = mode
-        self.wrk = mode == "http" and shutil.which("wrk") is not None
+        self.wrk = mode in {"http", "http-close"} and shutil.which("wrk") is not None
         if self.wrk:
             command = [
                 "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s", "--latency",
+                *(["-H", "Connection: close"] if mode == "http-close" else []),  # wrk reconnects
                 f"http://{HOST}:{port}/",
             ]  # fmt: skip
         else:

@@ -6,13 +6,18 @@ and ``eventlet.wsgi.server`` on a ``listen`` socket, ``gevent.pywsgi.WSGIServer`
 and ``greenlane.gunicorn.GreenWorker`` under gunicorn with ``-w 1`` and ``-w 2``
 (a subprocess: its master and workers' CPU, read with psutil, is the server's).
 On 2 cores the client shares the machine with the workers, so ``-w 2`` shows in
-CPU per request more than in requests/s. gunicorn's sync worker is not here: it
-closes every connection after one response and chunks a body without a
-Content-Length, and the neutral client keeps its connections alive. Access logging is off on every server.
+CPU per request more than in requests/s. gunicorn's default sync worker
+(``gunicorn-sync``, ``-w 1``) closes every connection after its response, so it
+is loaded **without keep-alive**: each request says ``Connection: close`` and
+goes on a new connection (the client's ``http-close`` mode), which costs a TCP
+connect and close per request on both sides; its column is gunicorn's stock
+setup, not a like-for-like comparison. Access logging is off on every server.
 Loaded by ``wrk`` when installed, else by the neutral client (the same one
-as ``http``); the check counts errors and non-200 answers. The neutral client
-saturates near the fastest servers, so server CPU per request is the figure to
-compare.
+as ``http``); the check counts errors and non-200 answers. On this 2-core VM
+the C client costs about 20 us of CPU per request, wrk about 24: wrk is no
+fairer here. The client shares the cores with the server, so server CPU per
+request is the figure to compare; requests/s follows it only while the server
+is the busier process.
 """
 
 from __future__ import annotations
@@ -102,8 +107,8 @@ def _cpu_s(procs: list[Any]) -> float:
     return total
 
 
-def gunicorn_style(worker_class: str, workers: int) -> Impl:
-    """``gunicorn -k worker_class -w workers`` on a socket bound here (``fd://``)."""
+def gunicorn_style(worker_class: str, workers: int, mode: str = "http") -> Impl:
+    """``gunicorn -k worker_class -w workers`` on a socket bound here (``fd://``), loaded in ``mode``."""
 
     def run(ms: int) -> Sample:
         import psutil  # the bench extra
@@ -132,7 +137,7 @@ def gunicorn_style(worker_class: str, workers: int) -> Impl:
             procs = [psutil.Process(master.pid), *psutil.Process(master.pid).children()]
             cpu0 = _cpu_s(procs)
             wall0 = time.perf_counter()
-            client = Client("http", port, ms / 1000)
+            client = Client(mode, port, ms / 1000)
             while client.running():
                 time.sleep(CLIENT_POLL_S)
             got = client.result()
@@ -175,5 +180,6 @@ WORKLOAD = Workload(
         "gevent": gevent,
         "gunicorn-green": gunicorn_style("greenlane.gunicorn.GreenWorker", 1),
         "gunicorn-green-w2": gunicorn_style("greenlane.gunicorn.GreenWorker", 2),
+        "gunicorn-sync": gunicorn_style("sync", 1, mode="http-close"),
     },
 )

@@ -31,11 +31,11 @@ import errno
 import os
 import ssl
 import sys
-import time
 import warnings
 from typing import Any
 
 from .. import greenthread
+from .._core import monotonic
 from ..greenio import shutdown_safe
 from ..greenpool import GreenPool
 from ..timeout import Timeout
@@ -123,53 +123,59 @@ class Deadlines:
 
     A timeout on every keep-alive ``recv`` would arm and cancel a hub timer per
     request, which measured as a large share of the whole request's cost. Instead
-    each connection waiting for a head records its deadline here (a dict store),
-    and one green thread per server wakes every ``interval`` seconds and throws
-    ``TimeoutError`` into the connections whose deadline has passed. A deadline is
-    only ever set while its connection is parked in ``recv`` waiting for a head,
-    so the exception lands there. The watcher runs only while deadlines exist.
+    each connection waiting for a head records its deadline in ``due`` (a dict
+    store; the protocol does it inline, then calls ``watch()`` if ``watcher`` is
+    None), and one green thread per server wakes every ``interval`` seconds and
+    throws ``TimeoutError`` into the connections whose deadline has passed. A
+    deadline is only ever set while its connection is parked in ``recv`` waiting
+    for a head, so the exception lands there. The watcher runs only while
+    deadlines exist.
     """
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self._due: dict[Any, float] = {}
-        self._watcher: Any = None
+        self.due: dict[Any, float] = {}  # protocol -> monotonic deadline
+        self.watcher: Any = None
 
     def __repr__(self) -> str:
-        return f"<Deadlines connections={len(self._due)} interval={self.interval}>"
+        return f"<Deadlines connections={len(self.due)} interval={self.interval}>"
 
     def set(self, protocol: Any, seconds: float) -> None:
         """``protocol`` times out ``seconds`` from now unless cleared first."""
-        self._due[protocol] = time.monotonic() + seconds
-        if self._watcher is None:
-            self._watcher = greenthread.spawn(self._watch)
+        self.due[protocol] = monotonic() + seconds
+        if self.watcher is None:
+            self.watch()
 
     def clear(self, protocol: Any) -> None:
         """No deadline for ``protocol`` (any more)."""
-        self._due.pop(protocol, None)
+        self.due.pop(protocol, None)
+
+    def watch(self) -> None:
+        """Start the watcher (deadlines were set while none ran)."""
+        self.watcher = greenthread.spawn(self._watch)
 
     def stop(self) -> None:
         """End the watcher (the server is exiting)."""
-        watcher, self._watcher = self._watcher, None
+        watcher, self.watcher = self.watcher, None
         if watcher is not None:
             watcher.kill()
 
     def _watch(self) -> None:
-        due = self._due
+        due = self.due
         try:
             while due:
                 # Until the earliest deadline, and at least every interval (a deadline set
                 # meanwhile may be earlier than the one slept for).
-                now = time.monotonic()
+                now = monotonic()
                 greenthread.sleep(max(0.0, min(self.interval, min(due.values()) - now)))
-                now = time.monotonic()
+                now = monotonic()
                 for protocol, deadline in [item for item in due.items() if item[1] <= now]:
                     if due.get(protocol) == deadline:
                         del due[protocol]
                         greenthread.kill(protocol.green_thread, TimeoutError("timed out"))
         finally:
-            if self._watcher is greenthread.getcurrent():
-                self._watcher = None
+            if self.watcher is greenthread.getcurrent():
+                self.watcher = None
 
 
 class Server:
@@ -340,25 +346,12 @@ def server(  # noqa: PLR0917 - eventlet's signature
     when ``is_accepting`` is set False, or when ``sock`` is closed; closes
     ``sock`` on the way out.
     """
+    # Server's own positional order (eventlet's): the options pass through untouched.
     serv = Server(
-        sock,
-        sock.getsockname(),
-        site,
-        log,
-        environ=environ,
-        max_http_version=max_http_version,
-        protocol=protocol,
-        minimum_chunk_size=minimum_chunk_size,
-        log_x_forwarded_for=log_x_forwarded_for,
-        keepalive=keepalive,
-        log_output=log_output,
-        log_format=log_format,
-        url_length_limit=url_length_limit,
-        debug=debug,
-        socket_timeout=socket_timeout,
-        capitalize_response_headers=capitalize_response_headers,
-        header_timeout=header_timeout,
-    )
+        sock, sock.getsockname(), site, log, environ, max_http_version, protocol, minimum_chunk_size,
+        log_x_forwarded_for, keepalive, log_output, log_format, url_length_limit, debug, socket_timeout,
+        capitalize_response_headers, header_timeout=header_timeout,
+    )  # fmt: skip
     if server_event is not None:
         warnings.warn("wsgi.server(server_event=...) is deprecated", DeprecationWarning, stacklevel=2)
         server_event.send(serv)

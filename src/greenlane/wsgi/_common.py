@@ -51,23 +51,26 @@ def format_date_time(timestamp: float) -> str:
     return f"{_WEEKDAYS[wd]}, {day:02d} {_MONTHS[month]} {year:04d} {hh:02d}:{mm:02d}:{ss:02d} GMT"
 
 
-_date_cache: list[Any] = [0, "", ""]
+# [second, "<HTTP date>", b"Date: <HTTP date>\r\n"] for the second last formatted (the
+# response path reads it inline: one Date a response).
+DATE_CACHE: Final[list[Any]] = [0, "", b""]
 
 
 def date_header() -> str:
     """``Date`` for now, formatted once per second (every response carries one)."""
     now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[:] = [now, format_date_time(now), f"Date: {format_date_time(now)}\r\n"]
-    return _date_cache[1]  # type: ignore[no-any-return]
+    if DATE_CACHE[0] != now:
+        text = format_date_time(now)
+        DATE_CACHE[:] = [now, text, f"Date: {text}\r\n".encode("latin-1")]
+    return DATE_CACHE[1]  # type: ignore[no-any-return]
 
 
-def date_line() -> str:
-    """``"Date: ...\r\n"`` for now (formatted once per second)."""
+def date_line() -> bytes:
+    """``b"Date: ...\r\n"`` for now (formatted once per second)."""
     now = int(time.time())
-    if _date_cache[0] != now:
+    if DATE_CACHE[0] != now:
         date_header()
-    return _date_cache[2]  # type: ignore[no-any-return]
+    return DATE_CACHE[2]  # type: ignore[no-any-return]
 
 
 def log_date_time_string() -> str:

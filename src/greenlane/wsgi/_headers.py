@@ -51,30 +51,20 @@ def _capitalize(name: str) -> str:
     return b"-".join(part.capitalize() for part in raw.split(b"-")).decode("latin-1")
 
 
+def _latin1(text: Any, what: str, advice: str) -> bytes:
+    """``str(text)`` in latin-1, or a ``UnicodeEncodeError`` saying which part of a header is wrong."""
+    try:
+        return str(text).encode("latin-1")
+    except UnicodeEncodeError as exc:
+        reason = f"WSGI response header {what} must be latin-1 (PEP 3333); {advice}"
+        raise UnicodeEncodeError(exc.encoding, exc.object, exc.start, exc.end, reason) from None
+
+
 def encode_header_line(header: tuple[Any, Any]) -> bytes:
     """``b"Name: value\\r\\n"`` in latin-1 (PEP 3333); a clear ``UnicodeEncodeError`` otherwise."""
     name, value = header
-    try:
-        raw_name = str(name).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header names must be latin-1 (PEP 3333); HTTP header names are ASCII tokens",
-        ) from None
-    try:
-        raw_value = str(value).encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise UnicodeEncodeError(
-            exc.encoding,
-            exc.object,
-            exc.start,
-            exc.end,
-            "WSGI response header values must be latin-1 (PEP 3333); encode other text "
-            "with RFC 8187 or percent-encoding",
-        ) from None
+    raw_name = _latin1(name, "names", "HTTP header names are ASCII tokens")
+    raw_value = _latin1(value, "values", "encode other text with RFC 8187 or percent-encoding")
     return raw_name + b": " + raw_value + b"\r\n"
 
 
@@ -122,15 +112,16 @@ def head_lines(headers: Any, capitalize: bool) -> tuple[list[str], bool, bool, b
 class Head(NamedTuple):
     """A response head as ``start_response`` got it, checked and formatted.
 
-    ``block``: the status line and the application's header lines (no blank line);
-    the server adds Content-Length, Date, Connection and the blank line.
+    ``block``: the status line and the application's header lines (no blank line),
+    in latin-1; the server adds Content-Length, Date, Connection and the blank line.
     """
 
-    block: str
+    block: bytes
     code: int
     has_length: bool
     has_date: bool
     closes: bool
+    bodyless: bool  # a status that never has a body: 1xx, 204, 304
 
 
 # (protocol version, status, capitalize, header pairs) -> Head: most applications send
@@ -141,7 +132,11 @@ HEADS_MAX: Final = 256
 
 
 def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> Head:
-    """The checked head for ``start_response(status, headers)``; ValueError if unsafe."""
+    """The checked head for ``start_response(status, headers)``.
+
+    ``ValueError`` if it could split the response, ``UnicodeEncodeError`` if it is not
+    latin-1: raised in ``start_response``, while the application can still see it (PEP 3333).
+    """
     pairs = headers if type(headers) is tuple else tuple(headers)
     key: tuple[Any, ...] | None = (version, status, capitalize, pairs)
     try:
@@ -153,7 +148,14 @@ def response_head(version: str, status: Any, headers: Any, capitalize: bool) -> 
     if not isinstance(status, str) or not STATUS(status):
         raise ValueError(f"invalid WSGI status {status!r}")
     lines, has_length, has_date, closes = head_lines(pairs, capitalize)
-    head = Head(f"{version} {status}\r\n" + "".join(lines), int(status[:3]), has_length, has_date, closes)
+    try:
+        block = f"{version} {status}\r\n{''.join(lines)}".encode("latin-1")
+    except UnicodeEncodeError:
+        for pair in pairs:
+            encode_header_line(pair)  # raises, naming the culprit
+        raise  # the status line
+    code = int(status[:3])
+    head = Head(block, code, has_length, has_date, closes, code in (204, 304) or code < 200)
     # Only heads made of plain str are cached: equal keys then mean equal text.
     if (
         key is not None

@@ -13,9 +13,11 @@ blocks only its own green thread.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from ._headers import head_lines
 from ._parser import BadRequest, Message
 
 __all__ = ["ChunkReadError", "ChunkedBodyCut", "Input"]
@@ -46,8 +48,30 @@ class _Source(Protocol):
     def send_interim(self, data: bytes) -> None: ...
 
 
+class _Response(Protocol):
+    @property
+    def sent(self) -> bool: ...  # the response's head has gone out
+
+
 class Input:
     """The request body as a file: ``read``, ``readline``, ``readlines``, iteration."""
+
+    # One Input per request: the attributes every request sets are slots, the others
+    # start as these class defaults (the fewer stores in __init__, the better).
+    __slots__ = (
+        "__dict__",
+        "_message",
+        "_sock",
+        "_source",
+        "chunked_input",
+        "content_length",
+        "response",
+        "wfile_line",
+    )
+    position = 0  # body bytes handed to the application so far
+    chunk_length = -1  # eventlet's attribute; chunk framing is the parser's business here
+    hundred_continue_headers: list[tuple[str, str]] | None = None
+    is_hundred_continue_response_sent = False
 
     def __init__(
         self,
@@ -61,12 +85,14 @@ class Input:
         self._sock = sock
         self.content_length = message.content_length
         self.chunked_input = message.chunked
-        self.position = 0  # body bytes handed to the application so far
-        self.chunk_length = -1  # eventlet's attribute; chunk framing is the parser's business here
         self.wfile_line = wfile_line  # b"HTTP/1.1 100 Continue\r\n" while one is owed
-        self.hundred_continue_headers: list[tuple[str, str]] | None = None
-        self.is_hundred_continue_response_sent = False
-        self.headers_sent: list[int] | None = None  # the response's "headers went out" flag
+        self.response: _Response | None = None  # the response, once the server has started it
+
+    @property
+    def headers_sent(self) -> bool:
+        """True once the response's head has gone out (eventlet's attribute)."""
+        response = self.response
+        return response is not None and response.sent
 
     def __repr__(self) -> str:
         return (
@@ -93,12 +119,9 @@ class Input:
         """Send the interim ``100 Continue`` now, unless the final response has begun."""
         if self.headers_sent or self.wfile_line is None:
             return
-        lines = [self.wfile_line]
-        for name, value in self.hundred_continue_headers or ():
-            line = f"{name}: {value}\r\n"
-            if "\n" in line[:-2] or "\r" in line[:-2] or "\0" in line:
-                raise ValueError(f"100-continue header contains CR, LF or NUL: {(name, value)!r}")
-            lines.append(line.encode("latin-1"))
+        # Checked as the final response's headers are: nothing with CR, LF or NUL goes out.
+        checked, *_ = head_lines(self.hundred_continue_headers or (), capitalize=False)
+        lines = [self.wfile_line, *(line.encode("latin-1") for line in checked)]
         lines.append(b"\r\n")
         self._source.send_interim(b"".join(lines))
 
@@ -130,7 +153,7 @@ class Input:
 
     def _take(self, size: int) -> bytes:
         """Up to ``size`` queued body bytes (at least one queued)."""
-        body = self._message.body
+        body = cast("deque[bytes]", self._message.body)  # non-empty (see _fill): a deque
         piece = body[0]
         if len(piece) <= size:
             body.popleft()
@@ -166,7 +189,7 @@ class Input:
         parts: list[bytes] = []
         got = 0
         while (size is None or got < size) and self._fill():
-            piece = self._message.body[0]
+            piece = cast("deque[bytes]", self._message.body)[0]
             end = piece.find(b"\n") + 1 or len(piece)
             if size is not None:
                 end = min(end, size - got)

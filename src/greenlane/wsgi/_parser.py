@@ -85,7 +85,11 @@ class Limits:
 
 
 class Message:
-    """One request: its head, then its body as it arrives."""
+    """One request: its head, then its body as it arrives.
+
+    ``body`` is an empty tuple until the first body bytes arrive (most requests
+    have none, and a ``deque`` per request is measurable), then a ``deque``.
+    """
 
     __slots__ = (
         "body",
@@ -101,62 +105,79 @@ class Message:
         "version",
     )
 
-    def __init__(self) -> None:
-        self.method = ""
-        self.target = b""
-        self.version = "HTTP/1.1"
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.keep_alive = True
-        self.upgrade = False
+    # Set when the head is complete (before that the record is the parser's alone).
+    method: str
+    target: bytes
+    version: str
+    keep_alive: bool
+    upgrade: bool
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
         self.chunked = False
         self.content_length: int | None = None
-        self.body: deque[bytes] = deque()
+        self.body: deque[bytes] | tuple[()] = ()
         self.body_size = 0  # bytes received so far
         self.complete = False
 
     def __repr__(self) -> str:
-        return (
-            f"<Message {self.method} {self.target!r} {self.version} body={self.body_size}"
-            f"{' complete' if self.complete else ''}>"
-        )
+        head = f"{self.method} {self.target!r} {self.version}" if hasattr(self, "version") else "(head)"
+        return f"<Message {head} body={self.body_size}{' complete' if self.complete else ''}>"
+
+
+# Version tokens read off a request line (see on_headers_complete).
+_VERSIONS: Final = {b"HTTP/1.1": "1.1", b"HTTP/1.0": "1.0"}
+# llhttp's method names (bytes) as the str the environ carries.
+_METHODS: Final[dict[bytes, str]] = {}
 
 
 class RequestParser:
-    """Feed bytes in, take ``Message`` records out; ``BadRequest`` on anything malformed."""
+    """Feed bytes in, take ``Message`` records out; ``BadRequest`` on anything malformed.
+
+    Invariants: ``_headers`` is the list ``on_header`` appends to: the current
+    message's while its head is read, then a throwaway list for its trailers
+    (chunked bodies only); ``_head_size`` counts the head's bytes as llhttp
+    hands them over (request target and header lines) and ``_head_fed`` the
+    bytes fed since the head began, so both bounds hold whatever the reads.
+    """
 
     __slots__ = (
         "_chunks",
         "_current",
         "_error",
         "_framing",
+        "_fresh",
         "_head_fed",
         "_head_size",
-        "_header_count",
         "_headers",
         "_in_head",
-        "_limits",
+        "_max_count",
+        "_max_head",
+        "_max_line",
+        "_max_request_line",
         "_parser",
         "_url",
-        "_url_size",
         "in_chunk",
         "messages",
         "upgrade_tail",
     )
 
     def __init__(self, limits: Limits) -> None:
-        self._limits = limits
+        self._max_request_line = limits.max_request_line
+        self._max_line = limits.max_header_line
+        self._max_head = limits.max_head_size
+        self._max_count = limits.max_header_count
         self._parser = httptools.HttpRequestParser(self)
         self.messages: deque[Message] = deque()
         self.upgrade_tail: bytes | None = None
         self.in_chunk = False  # inside a chunk's data (not at a chunk-size line)
         self._current: Message | None = None
         self._error: BadRequest | None = None
+        self._fresh: bytes | None = None  # the read being fed, when it began at a request's start
         self._in_head = False
         self._head_fed = 0
-        self._url: list[bytes] = []
+        self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._url_size = 0
-        self._header_count = 0
         self._head_size = 0
         self._chunks = 0
         self._framing = 0
@@ -180,7 +201,11 @@ class RequestParser:
         if self._error is not None:
             raise self._error
         current = self._current
-        body_before = current.body_size if current is not None and not current.complete else -1
+        if current is None or current.complete:
+            body_before = -1
+            self._fresh = data  # at a request boundary: data starts with a request line
+        else:
+            body_before = current.body_size
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -195,9 +220,11 @@ class RequestParser:
         except httptools.HttpParserError as exc:
             self._error = BadRequest(400, f"Bad Request ({exc})")
             return self._refuse_later()
+        finally:
+            self._fresh = None
         if self._in_head:
             self._head_fed += len(data)
-            if self._head_fed > self._limits.max_head_size:
+            if self._head_fed > self._max_head:
                 self._fail(431, "Request Header Fields Too Large")
         elif body_before >= 0 and current is self._current and current is not None and not current.complete:
             # A read wholly inside one chunked body: every byte not body was framing
@@ -223,46 +250,36 @@ class RequestParser:
 
     # -- httptools callbacks: they run inside feed_data ----------------------
 
-    def on_message_begin(self) -> None:
-        self._current = current = Message()
-        self._headers = current.headers
-        self._in_head = True
-        self._head_fed = 0
-        self._url = []
-        self._url_size = 0
-        self._header_count = 0
-        self._head_size = 0
-        self._chunks = 0
-        self._framing = 0
-
     def on_url(self, part: bytes) -> None:
-        self._url.append(part)
-        self._url_size += len(part)
-        self._head_size += len(part)
+        # The first callback of every request (llhttp's message-begin callback is not
+        # taken: one call less per request), usually with the whole target.
+        if self._in_head:
+            self._url = url = self._url + part  # a target in pieces
+            self._head_size += len(part)
+        else:
+            headers: list[tuple[bytes, bytes]] = []
+            self._headers = headers
+            self._current = Message(headers)
+            self._in_head = True
+            self._head_fed = 0
+            self._url = url = part
+            self._head_size = len(part)
         # The limit is on the request line: the method, its space and " HTTP/1.1" count too.
         # (llhttp's methods are at most 13 characters: look the method up only when near.)
-        limit = self._limits.max_request_line
-        if self._url_size + 24 >= limit and self._url_size + len(self._parser.get_method()) + 10 >= limit:
-            self._error = BadRequest(414, "Request-URI Too Long")
-            raise self._error
+        limit = self._max_request_line
+        if len(url) + 24 >= limit and len(url) + len(self._parser.get_method()) + 10 >= limit:
+            self._fail(414, "Request-URI Too Long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name) + len(value) + 4
         # The exact head size so far; feed() bounds the part still inside httptools' buffer.
-        self._head_size += size
-        self._header_count += 1
-        limits = self._limits
-        if (
-            size > limits.max_header_line
-            or self._head_size > limits.max_head_size
-            or self._header_count > limits.max_header_count
-        ):
-            self._error = BadRequest(431, "Request Header Fields Too Large")
-            raise self._error
-        if self._in_head:
-            self._headers.append((name, value))
-            if len(name) == 17 or len(name) == 14:  # the two framing headers, cheaply
-                self._framing_header(name, value)
+        self._head_size = head_size = self._head_size + size
+        headers = self._headers
+        headers.append((name, value))
+        if size > self._max_line or head_size > self._max_head or len(headers) > self._max_count:
+            self._fail(431, "Request Header Fields Too Large")
+        if (len(name) == 17 or len(name) == 14) and self._in_head:  # the two framing headers, cheaply
+            self._framing_header(name, value)
         # Trailers (after a chunked body) are counted against the limits, then dropped.
 
     def _framing_header(self, name: bytes, value: bytes) -> None:
@@ -272,8 +289,7 @@ class RequestParser:
         if lower == b"transfer-encoding":
             # llhttp made sure "chunked" is last; we decode nothing else.
             if value.strip(b" \t").lower() != b"chunked":
-                self._error = BadRequest(400, "Bad Request (unsupported Transfer-Encoding)")
-                raise self._error
+                self._fail(400, "Bad Request (unsupported Transfer-Encoding)")
             current.chunked = True
         elif lower == b"content-length":
             current.content_length = int(value)  # llhttp checked: digits only, one header
@@ -283,30 +299,50 @@ class RequestParser:
         assert current is not None
         parser = self._parser
         self._in_head = False
-        version = parser.get_http_version()
-        force_close = False
+        # httptools formats the version with str.format on every call, which costs more
+        # than the rest of the head's callbacks together. When the read being fed began
+        # at a request boundary, the head just completed is the first in it and llhttp
+        # accepted its request line: the read up to its first CRLF is that line (it holds
+        # no CR or LF), and its last 8 bytes are the version. Anything else (a head over
+        # several reads, a pipelined one, a leading empty line) asks llhttp.
+        fresh = self._fresh
+        version = None
+        if fresh is not None:
+            self._fresh = None  # only the first head of the read starts at its beginning
+            end = fresh.find(b"\r\n")
+            if end > 8:
+                version = _VERSIONS.get(fresh[end - 8 : end])
+        if version is None:
+            version = parser.get_http_version()
         if version == "1.1":
-            pass  # Message's default
+            current.version = "HTTP/1.1"
+            current.keep_alive = parser.should_keep_alive()
         elif version == "1.0":
             current.version = "HTTP/1.0"
             # RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing: the message may
             # be processed, then the connection must close (what follows is never parsed).
-            force_close = current.chunked
+            current.keep_alive = parser.should_keep_alive() and not current.chunked
         else:
-            self._error = BadRequest(505, "HTTP Version Not Supported")
-            raise self._error
-        current.method = parser.get_method().decode("ascii")
-        url = self._url
-        current.target = url[0] if len(url) == 1 else b"".join(url)
-        current.keep_alive = parser.should_keep_alive() and not force_close
-        if parser.should_upgrade():
-            current.upgrade = True
+            self._fail(505, "HTTP Version Not Supported")
+        raw = parser.get_method()
+        method = _METHODS.get(raw)
+        if method is None:
+            method = _METHODS[raw] = raw.decode("ascii")  # llhttp's fixed set: a bounded cache
+        current.method = method
+        current.target = self._url
+        current.upgrade = parser.should_upgrade()
+        if current.chunked:
+            self._headers = []  # trailers: counted, then dropped
+            self._chunks = self._framing = 0
         self.messages.append(current)
 
     def on_body(self, body: bytes) -> None:
         current = self._current
         assert current is not None
-        current.body.append(body)
+        queued = current.body
+        if not queued:
+            current.body = queued = deque()
+        queued.append(body)
         current.body_size += len(body)
 
     def on_chunk_header(self) -> None:
@@ -320,3 +356,4 @@ class RequestParser:
         current = self._current
         assert current is not None
         current.complete = True
+        self._current = None  # the parser is done with it (its readers hold it)
