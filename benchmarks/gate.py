@@ -94,11 +94,12 @@ class Measurement:
         return tuple(a / b for a, b in zip(self.ours, self.theirs, strict=True))
 
 
-def _sample(python: str, framework: str, workload: str, env: dict[str, str]) -> float:
-    """The CPU seconds of one worker run at the workload's quick size."""
-    size = str(WORKLOADS[workload].sizes.quick)
+def _worker(
+    python: str, args: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run ``benchmarks.worker`` with ``args`` in a fresh process; its JSON lines."""
     proc = subprocess.run(
-        [python, "-m", "benchmarks.worker", framework, workload, size],
+        [python, "-m", "benchmarks.worker", *args],
         check=False,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -107,7 +108,13 @@ def _sample(python: str, framework: str, workload: str, env: dict[str, str]) -> 
         stdin=subprocess.DEVNULL,
         env=env,
     )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc, [line for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def _sample(python: str, framework: str, workload: str, env: dict[str, str]) -> float:
+    """The CPU seconds of one worker run at the workload's quick size."""
+    size = str(WORKLOADS[workload].sizes.quick)
+    proc, lines = _worker(python, [framework, workload, size], env)
     if not lines:
         tail = " / ".join(proc.stderr.strip().splitlines()[-3:])
         raise GateError(f"{framework} {workload}: exit {proc.returncode}, no result: {tail}")
@@ -208,16 +215,7 @@ def _subject_env(src: Path | None) -> dict[str, str]:
 
 
 def _origin(python: str, env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        [python, "-m", "benchmarks.worker", "--probe", "greenlane"],
-        check=False,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    proc, lines = _worker(python, ["--probe", "greenlane"], env)
     record: dict[str, str] = json.loads(lines[-1]) if lines else {}
     return f"greenlane {record.get('version', '?')} from {record.get('origin', proc.stderr)}"
 

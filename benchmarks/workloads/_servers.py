@@ -56,9 +56,13 @@ def gevent(mode: str, handler: GreenHandler) -> Impl:
     return run
 
 
-def _streams(mode: str, handler: StreamHandler) -> Callable[[int], Coroutine[Any, Any, Sample]]:
+def _serving(
+    mode: str, start: Callable[[], Coroutine[Any, Any, asyncio.Server]]
+) -> Callable[[int], Coroutine[Any, Any, Sample]]:
+    """An asyncio run: the server ``start`` makes, loaded by the neutral client for ``ms``."""
+
     async def main(ms: int) -> Sample:
-        server = await asyncio.start_server(handler, HOST, 0, backlog=BACKLOG)
+        server = await start()
         client = Client(mode, server.sockets[0].getsockname()[1], ms / 1000)
         with Stopwatch() as sw:
             while client.running():
@@ -67,22 +71,19 @@ def _streams(mode: str, handler: StreamHandler) -> Callable[[int], Coroutine[Any
         return make_sample(mode, client, sw)
 
     return main
+
+
+def _streams(mode: str, handler: StreamHandler) -> Callable[[int], Coroutine[Any, Any, Sample]]:
+    return _serving(mode, lambda: asyncio.start_server(handler, HOST, 0, backlog=BACKLOG))
 
 
 def _protocols(
     mode: str, factory: Callable[[], asyncio.Protocol]
 ) -> Callable[[int], Coroutine[Any, Any, Sample]]:
-    async def main(ms: int) -> Sample:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(factory, HOST, 0, backlog=BACKLOG)
-        client = Client(mode, server.sockets[0].getsockname()[1], ms / 1000)
-        with Stopwatch() as sw:
-            while client.running():
-                await asyncio.sleep(CLIENT_POLL_S)
-        server.close()
-        return make_sample(mode, client, sw)
+    async def start() -> asyncio.Server:
+        return await asyncio.get_running_loop().create_server(factory, HOST, 0, backlog=BACKLOG)
 
-    return main
+    return _serving(mode, start)
 
 
 def implementations(
