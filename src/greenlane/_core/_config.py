@@ -6,7 +6,7 @@ naming the variable and the value.
 
 | variable | meaning | default |
 | --- | --- | --- |
-| ``GREENLANE_HUB`` | poller backend: ``epoll``, ``poll`` or ``select`` | best available |
+| ``GREENLANE_HUB`` | poller backend: ``epoll``, ``poll``, ``select`` or ``asyncio`` (an event loop) | best available |
 | ``GREENLANE_THREADPOOL_SIZE`` | most ``tpool`` worker threads, 0 to 1024 (started as needed) | 20 |
 | ``GREENLANE_MAX_BLOCKING_TIME`` | seconds before the blocking detector reports (0: off) | 0 |
 """
@@ -20,7 +20,7 @@ from typing import Final
 
 __all__ = ["Config", "read_config"]
 
-_HUBS: Final = ("epoll", "poll", "select")
+_HUBS: Final = ("epoll", "poll", "select", "asyncio")
 
 # Each worker is a native thread with its own stack; past this many, more threads
 # only add contention (a pool that size is a design problem, not a setting).

@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys as _sys
 from _thread import _local
 from collections import deque
 from collections.abc import Callable
@@ -130,8 +131,19 @@ def get_hub() -> Hub:
     try:
         return _tls.hub  # type: ignore[no-any-return]
     except AttributeError:
-        hub = _tls.hub = Hub()
+        hub = _tls.hub = _new_hub()
         return hub
+
+
+def _new_hub() -> Hub:
+    """A hub for this thread: the asyncio one if asked for, or if an asyncio loop runs here (see _aio)."""
+    name = _preferred_poller()
+    aio = _sys.modules.get("asyncio")  # no loop runs unless asyncio was imported
+    if name == "asyncio" or (name is None and aio is not None and aio._get_running_loop() is not None):
+        from ._aio import AsyncioHub  # lazy: only programs that use asyncio pay for it
+
+        return AsyncioHub()
+    return Hub()
 
 
 def current_hub() -> Hub:
@@ -180,7 +192,8 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._budget = 0
         self._spare = 0
         self._timers = TimerHeap()
-        self._poller = _pollers.make_poller(poller or _preferred_poller())
+        native = poller or _preferred_poller()
+        self._poller = _pollers.make_poller(None if native == "asyncio" else native)
         self._readers: dict[int, Parked] = {}
         self._writers: dict[int, Parked] = {}
         self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
@@ -588,7 +601,7 @@ def _preferred_poller() -> str | None:
 
 def set_preferred_poller(name: str | None) -> None:
     """Make this thread's next hubs use poller ``name`` (None: ``GREENLANE_HUB`` or the best)."""
-    if name is not None:
+    if name is not None and name != "asyncio":
         _pollers.make_poller(name).close()  # validates the name
     _tls.poller = name
 

@@ -1,35 +1,20 @@
-"""eventlet's ``hubs.asyncio`` as a name only: the asyncio hub itself is not available yet.
+"""eventlet's ``hubs.asyncio``: the hub that runs on an asyncio event loop.
 
-Libraries check for it: oslo.log's ``pipe_mutex`` imports this module at its
-top and asks ``isinstance(get_hub(), eventlet.hubs.asyncio.Hub)``. Here that
-answers False (no running hub is an instance of ``Hub``) instead of failing
-the import, and anything that needs the asyncio hub to exist gets a clear
-``RuntimeError``.
+``use_hub("asyncio")`` (or ``use_hub(hubs.asyncio)``, or ``GREENLANE_HUB=asyncio``)
+makes this thread's next hub an asyncio hub; a hub created while an asyncio
+loop already runs in the thread (the first greenlane call inside
+``asyncio.run(main())``) is one too. ``isinstance(get_hub(), Hub)`` is True
+exactly for those hubs: oslo.log's ``pipe_mutex`` asks that question. See
+``greenlane.asyncio`` for crossing between green threads and coroutines.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, NoReturn
+from .._core._aio import AsyncioHub as Hub
 
 __all__ = ["Hub", "is_available"]
 
-UNAVAILABLE: Final = (
-    "needs the asyncio hub, not available yet: greenlane runs on its own hub "
-    "(epoll, poll or select); asyncio code cannot share it for now"
-)
-
 
 def is_available() -> bool:
-    """eventlet's check, used by ``use_hub``: False, the asyncio hub does not exist yet."""
-    return False
-
-
-class Hub:
-    """eventlet's asyncio hub class: no hub is ever an instance of it (it cannot be created)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        _unavailable("hubs.asyncio.Hub()")
-
-
-def _unavailable(what: str) -> NoReturn:
-    raise RuntimeError(f"{what} {UNAVAILABLE}")
+    """eventlet's check, used by ``use_hub``: asyncio is in the standard library, so always True."""
+    return True
