@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FuturesTimeoutError
 from types import TracebackType
@@ -434,6 +434,12 @@ class GreenThread(Task, Generic[T]):
         assert self._glet is not None
         hub.throw(self._glet, exc)
         hub.yield_now()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """``await gt`` in a coroutine (asyncio hub): its outcome; cancelling the awaiter leaves it running."""
+        from .asyncio import await_green_thread
+
+        return await_green_thread(self)
 
     def throw(self, *throw_args: Any) -> None:
         """eventlet's (greenlet's) name for raising in the thread: the same as ``kill``."""

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import sys
 import threading
 from collections import deque
@@ -76,6 +77,46 @@ def loop_running_here() -> Any:
     if aio is None:
         return None
     return aio._get_running_loop()
+
+
+def _install_run_guard() -> None:
+    """Make ``asyncio.run`` in a green thread of a running asyncio hub fail naming the fix.
+
+    asyncio's own error ("cannot be called from a running event loop") names
+    no way out, and in the main green thread of an idle hub that drives its
+    own loop the call can simply succeed: that hub is closed first (the
+    first greenlane call inside the new loop attaches a new one). Installed
+    once, when the first asyncio hub is made; otherwise ``asyncio.run`` is
+    called unchanged.
+    """
+    import asyncio
+    import asyncio.runners
+
+    original = asyncio.run
+    if getattr(original, "greenlane_guard", False):
+        return
+
+    @functools.wraps(original)
+    def run(main: Any, *args: Any, **kwargs: Any) -> Any:
+        hub = getattr(_hub._tls, "hub", None)
+        here = _getcurrent()
+        if isinstance(hub, AsyncioHub) and not hub._closed and hub._loop.is_running() and here is not hub.greenlet:
+            if here is hub._root and hub._own_loop:
+                with contextlib.suppress(RuntimeError):  # busy: refused below
+                    _hub.reset_thread_hub()
+            if not hub._closed:
+                if asyncio.iscoroutine(main):
+                    main.close()
+                raise RuntimeError(
+                    "asyncio.run() was called inside a green thread, whose OS thread already runs the "
+                    "asyncio hub's event loop: use greenlane.asyncio.await_(coroutine) to run it on "
+                    "that loop from green code"
+                )
+        return original(main, *args, **kwargs)
+
+    run.greenlane_guard = True  # type: ignore[attr-defined]
+    asyncio.run = run
+    asyncio.runners.run = run  # type: ignore[attr-defined]
 
 
 class _KickDeque(deque):  # type: ignore[type-arg]
@@ -193,6 +234,7 @@ class AsyncioHub(_hub.Hub):
         self._poller = _LoopPoller(self)  # type: ignore[assignment]
         self._ready = _KickDeque(self)
         self._calls = _KickDeque(self)
+        _install_run_guard()
         running = loop_running_here()
         if running is not None and not hasattr(_getcurrent(), "task"):
             self._attach(running)
@@ -244,6 +286,20 @@ class AsyncioHub(_hub.Hub):
         self._poller.move_to(loop)  # type: ignore[attr-defined]
         self._timer_when = None
         self._timer_handle = None
+
+    def record_of_hub_greenlet(self) -> Parked:
+        """A green wait in the greenlet that ran our (attached) loop: fine once that loop has ended."""
+        loop = self._loop
+        if self._own_loop or loop.is_running():
+            raise RuntimeError(
+                "a blocking greenlane call in the event loop itself (a coroutine or a loop callback) "
+                "would block every task: run the blocking code in a green thread with "
+                "`await greenlane.asyncio.green(fn, *args)`, or use the asyncio equivalent"
+            )
+        self._leave_loop()  # asyncio.run() has returned: greenlane drives a loop of its own now
+        self._drive_new_loop()
+        rec: Parked = self._root.rec  # type: ignore[attr-defined]
+        return rec
 
     def _loop_for_work(self) -> Any:
         """The loop to schedule on, re-homing the hub first if its loop is gone or not the running one."""

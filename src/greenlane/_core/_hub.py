@@ -299,6 +299,10 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._check_thread(reason)
         return park(reason, timeout, queue, on_abandon)
 
+    def record_of_hub_greenlet(self) -> Parked:
+        """A wait in the hub's own greenlet: refused (the asyncio hub may hand its greenlet over)."""
+        raise RuntimeError("cannot block in the hub greenlet")
+
     def _switch_out(self, rec: Parked) -> Any:
         """Leave the current (parking) thread; return what it is resumed with."""
         try:

@@ -125,7 +125,7 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
     rec: Parked | None = getattr(glet, "rec", None)
     if rec is None or rec.hub is not hub:
         if glet is hub.greenlet:
-            raise RuntimeError("cannot block in the hub greenlet")
+            return hub.record_of_hub_greenlet()  # raises, unless the hub can hand its greenlet over
         rec = glet.rec = Parked(hub, glet)  # type: ignore[attr-defined]
     return rec
 
