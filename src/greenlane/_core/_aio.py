@@ -365,7 +365,7 @@ class AsyncioHub(_hub.Hub):
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
         timer = super().call_later(delay, callback, *args)
         if not self._in_pass:
-            self._after_pass()
+            self._after_pass(in_loop=False)
         return timer
 
     # -- running ---------------------------------------------------------
@@ -429,8 +429,12 @@ class AsyncioHub(_hub.Hub):
             self._in_pass = False
         self._after_pass()
 
-    def _after_pass(self) -> None:
-        """Keep the invariant: pending work has a pass scheduled, pending timers a loop timer."""
+    def _after_pass(self, in_loop: bool = True) -> None:
+        """Keep the invariant: pending work has a pass scheduled, pending timers a loop timer.
+
+        ``in_loop``: called as the loop's callback ends (a pass, a start), so the
+        hub is idle now and a virtual clock may jump to the next deadline.
+        """
         if self._closed:
             return
         if self._ready or self._calls or self._xthread:
@@ -455,9 +459,11 @@ class AsyncioHub(_hub.Hub):
             return
         if self._virtual is not None and not (self._readers or self._writers or self._pending_external):
             self._cancel_loop_timer()
-            self._virtual.advance(max(0.0, deadline - self.clock()))
-            self._kicked = True
-            self._loop.call_soon(self._pass)
+            if in_loop:
+                self._virtual.advance(max(0.0, deadline - self.clock()))
+            if not self._kicked and self._started:
+                self._kicked = True
+                self._loop.call_soon(self._pass)
             return
         if deadline == self._timer_when:
             return
@@ -546,6 +552,8 @@ class AsyncioHub(_hub.Hub):
                 self._poller.register(fd, events)
             except OSError:
                 del self._registered[fd]
+        self._in_pass = False  # forked from inside a pass of the old hub greenlet
+        self._budget = self._spare = 0
         self._kicked = False
         self._after_pass()
 
