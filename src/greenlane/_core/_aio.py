@@ -480,16 +480,38 @@ class AsyncioHub(_hub.Hub):
         self._timer_when = None
 
     def _loop_busy(self) -> bool:
-        """Whether the loop has work of its own (tasks, timers, fds) that could still wake us."""
+        """Whether the loop has work of its own (tasks, timers, fds) that could still wake us.
+
+        Only a stdlib loop can be asked (uvloop cannot: assume it is busy). Its
+        own self-pipe and our callbacks do not count; if it has callbacks or
+        timers of its own, the question is asked again once they have run.
+        """
         loop = self._loop
         ready = getattr(loop, "_ready", None)
         scheduled = getattr(loop, "_scheduled", None)
         selector = getattr(loop, "_selector", None)
         if ready is None or scheduled is None or selector is None:
-            return True  # not a stdlib loop (uvloop): assume it may wake us
-        if any(not h._cancelled for h in list(ready)) or any(not h._cancelled for h in scheduled):
             return True
-        return len(selector.get_map()) > 1  # its own self-pipe aside
+
+        def theirs(handle: Any) -> bool:
+            callback = getattr(handle, "_callback", None)
+            owner = getattr(callback, "__self__", None)
+            return not handle._cancelled and owner is not self and owner is not loop
+
+        if any(theirs(h) for h in list(ready)):
+            loop.call_soon(self._idle_check)
+            return True
+        pending = [h for h in scheduled if theirs(h)]
+        if pending:
+            loop.call_at(max(h.when() for h in pending), self._idle_check)
+            return True
+        csock = getattr(loop, "_ssock", None)
+        mine = {csock.fileno()} if csock is not None else set()
+        return any(fd not in mine and fd not in self._poller.fds for fd in selector.get_map())  # type: ignore[attr-defined]
+
+    def _idle_check(self) -> None:
+        if not (self._in_pass or self._closed or self._ready or self._calls or self._xthread):
+            self._after_pass()
 
     def _work(self) -> None:
         """A worker greenlet's whole life (as the native hub's; the hub greenlet may change after a fork)."""
