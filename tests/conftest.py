@@ -32,7 +32,7 @@ def no_fd_or_registration_left() -> Iterator[None]:
     before = _open_fds() if has_proc else set()
     yield
     hub = get_hub()
-    assert not hub._registered, f"fds left registered with the hub: {sorted(hub._registered)[:20]}"
+    assert not hub.io.registered, f"fds left registered with the hub: {sorted(hub.io.registered)[:20]}"
     stats = hub.statistics()
     assert (stats.readers, stats.writers, stats.timers) == (0, 0, 0), stats
     if has_proc:

@@ -28,8 +28,8 @@ from greenlet import GreenletExit
 import greenlane
 from greenlane import hubs
 from greenlane import asyncio as ga
-from greenlane._core._aio import set_loop_factory
-from greenlane._core._hub import reset_thread_hub
+from greenlane._core import set_loop_factory
+from greenlane._core import reset_thread_hub
 from greenlane.hubs import asyncio as asyncio_hub
 
 try:

@@ -418,7 +418,7 @@ def test_notify_close_of_a_selected_fd_wakes_the_select_with_ioclosed(pair: Any)
     greenlane.get_hub().notify_close(a.fileno())  # what closing a socket the hub knows does
     with pytest.raises(IOClosed):
         waiter.wait()
-    assert not greenlane.get_hub()._close_watchers
+    assert not greenlane.get_hub().io.close_watchers
 
 
 def test_mark_as_reopened_wakes_a_select_on_a_plain_socket() -> None:
@@ -434,4 +434,4 @@ def test_mark_as_reopened_wakes_a_select_on_a_plain_socket() -> None:
             waiter.wait()
         done = greenlane.spawn(gselect.select, [a], [], [], 0.01)
         assert done.wait() == ([], [], [])  # nothing left watching: a later select is unaffected
-    assert not greenlane.get_hub()._close_watchers
+    assert not greenlane.get_hub().io.close_watchers

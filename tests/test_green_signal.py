@@ -139,7 +139,7 @@ def test_a_handler_run_by_the_hub_just_before_its_poll_sleeps_is_not_late(handle
     # in the hub, once it has drained the signal's wake-up byte and is about to sleep.
     # What the handler queues must not wait out the poll (a Ctrl-C seen 60 s late).
     hub = get_hub()
-    poller = hub._poller
+    poller = hub.io.poller
     real_poll = poller.poll
     pending = [True]
 

@@ -27,10 +27,10 @@ import pytest
 import greenlane
 from greenlane import tpool
 from greenlane._core import WaitState, wait_state
-from greenlane._core._hub import _tls
 from greenlane.green import socket as gsocket
 from greenlane.hubs import IOClosed, get_hub
 from greenlane.testing import wait_until, wait_until_parked
+from greenlane.tpool import _tls
 from helpers import run_script
 
 # Bounds a wait that should end at once: reached only if something hangs.
@@ -750,10 +750,10 @@ def test_detach_releases_the_registration_and_keeps_the_fd() -> None:
         a.sendall(b"1")
         assert gt.wait() == b"1"
         fd = b.fileno()
-        assert fd in get_hub()._registered  # kept between waits
+        assert fd in get_hub().io.registered  # kept between waits
         assert b.detach() == fd
         assert b.fileno() == -1
-        assert fd not in get_hub()._registered
+        assert fd not in get_hub().io.registered
         with gsocket.socket(fileno=fd) as again:
             gt = greenlane.spawn(again.recv, 10)
             wait_until_parked(gt)
@@ -911,7 +911,7 @@ def _wait_then_close(start_wait: Callable[[], Any], sock: gsocket.socket) -> Non
     gt = greenlane.spawn(start_wait)
     wait_until_parked(gt)
     fd = sock.fileno()
-    assert fd in get_hub()._registered
+    assert fd in get_hub().io.registered
     sock.close()
     with pytest.raises(IOClosed) as info:
         gt.wait()
@@ -920,7 +920,7 @@ def _wait_then_close(start_wait: Callable[[], Any], sock: gsocket.socket) -> Non
     hub = get_hub()
     stats = hub.statistics()
     assert (stats.readers, stats.writers, stats.timers) == (0, 0, 0)
-    assert fd not in hub._registered
+    assert fd not in hub.io.registered
 
 
 @pytest.mark.parametrize("timeout", [None, HANG_GUARD])
@@ -1009,10 +1009,10 @@ def test_fd_reuse_after_close_does_not_hang() -> None:
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()
-    assert fd in get_hub()._registered  # the registration was kept after the wait
+    assert fd in get_hub().io.registered  # the registration was kept after the wait
     b.close()
     a.close()
-    assert fd not in get_hub()._registered
+    assert fd not in get_hub().io.registered
     _assert_reused_fd_works(fd)
 
 
@@ -1023,13 +1023,13 @@ def test_collected_socket_leaves_no_stale_registration() -> None:
     a.sendall(b"x")
     assert gt.wait() == b"x"
     fd = b.fileno()
-    assert fd in get_hub()._registered
+    assert fd in get_hub().io.registered
     del gt
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         del b
         gc.collect()
-    assert fd not in get_hub()._registered
+    assert fd not in get_hub().io.registered
     with pytest.raises(OSError):
         os.fstat(fd)  # closed by the collection
     a.close()
@@ -1069,7 +1069,7 @@ def test_a_kept_registration_costs_nothing_per_wait() -> None:
     with a, b:
         hub = get_hub()
         calls = []
-        poller = hub._poller
+        poller = hub.io.poller
         real_register, real_modify = poller.register, poller.modify
         poller.register = lambda fd, ev: (calls.append("register"), real_register(fd, ev))  # type: ignore[method-assign]
         poller.modify = lambda fd, ev: (calls.append("modify"), real_modify(fd, ev))  # type: ignore[method-assign]

@@ -275,7 +275,7 @@ def test_trampoline_waits_for_a_pipe(pipe: tuple[int, int]) -> None:
     wait_until_parked(gt)
     os.write(w, b"x")
     assert gt.wait() is None
-    assert r not in get_hub()._registered  # a plain wait keeps no registration
+    assert r not in get_hub().io.registered  # a plain wait keeps no registration
 
 
 def test_trampoline_timeouts(pipe: tuple[int, int]) -> None:

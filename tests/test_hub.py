@@ -103,7 +103,7 @@ def test_idle_registered_fd_does_not_spin() -> None:
         hub = get_hub()
         b.send(b"x")
         hub.wait_fd(a.fileno(), READ, keep=True)  # ready at once; stays registered (lazily)
-        assert a.fileno() in hub._registered
+        assert a.fileno() in hub.io.registered
         # Nobody waits on `a` any more but it stays readable: the hub must drop it
         # after one report rather than wake for it on every pass.
         before = hub.statistics().passes
@@ -118,8 +118,8 @@ def test_keep_registration_costs_no_syscall_per_wait() -> None:
     a, b = socket.socketpair()
     hub = get_hub()
     calls: list[str] = []
-    real = hub._poller
-    hub._poller = _Counting(real, calls)  # type: ignore[assignment]
+    real = hub.io.poller
+    hub.io.poller = _Counting(real, calls)  # type: ignore[assignment]
     try:
         for _ in range(5):
             b.send(b"x")
@@ -129,7 +129,7 @@ def test_keep_registration_costs_no_syscall_per_wait() -> None:
         hub.notify_close(a.fileno())
         assert calls == ["register", "unregister"]
     finally:
-        hub._poller = real
+        hub.io.poller = real
         a.close()
         b.close()
 

@@ -362,18 +362,18 @@ def test_green_select_is_woken_when_a_selected_fd_is_announced_closed() -> None:
                 outcome.append(exc.errno)
 
         gt = greenlane.spawn(selecting)
-        _settle(lambda: a.fileno() in get_hub()._close_watchers)
+        _settle(lambda: a.fileno() in get_hub().io.close_watchers)
         hubs.notify_opened(a.fileno())  # eventlet's test: "the number was handed out again"
         gt.wait()
         assert outcome == [errno.EBADF]
-        assert get_hub()._close_watchers == {}
+        assert get_hub().io.close_watchers == {}
         # A select that ends normally leaves no watcher behind either.
         gt = greenlane.spawn(selecting)
-        _settle(lambda: a.fileno() in get_hub()._close_watchers)
+        _settle(lambda: a.fileno() in get_hub().io.close_watchers)
         other_b.send(b"x")
         gt.wait()
         assert outcome[-1] == ([other_a], [], [])
-        assert get_hub()._close_watchers == {}
+        assert get_hub().io.close_watchers == {}
     finally:
         for s in (a, b, other_a, other_b):
             s.close()

@@ -194,7 +194,7 @@ def test_notify_close_wakes_every_waiter_with_ioclosed(shared_fds: None, pipe: t
     assert get_hub().get_readers() == []
     _settle(lambda: len(errors) == 3)
     assert errors == [("a", errno.EBADF), ("b", errno.EBADF), ("c", errno.EBADF)]
-    assert r not in get_hub()._registered
+    assert r not in get_hub().io.registered
 
 
 def test_writers_line_up_too(shared_fds: None, pipe: tuple[int, int]) -> None:

@@ -10,12 +10,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from ._core import CrossThreadError, Hub
-from ._core._stdlib import allocate_lock
+from greenlet import GreenletExit
+
+from ._core import CrossThreadError, Hub, Task, allocate_lock
 
 __all__ = ["acquire_from_native", "wait_from_native"]
 
 T = TypeVar("T")
+
+
+class _Call(Task):
+    """The green thread that makes a native thread's call: a bare task (no result, no links)."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def _run(self) -> None:
+        self._state = Task.RUNNING
+        try:
+            self.fn()  # catches everything itself
+        finally:
+            self._state = Task.DONE
+
+    def stop(self, hub: Hub) -> None:
+        """End it (in ``hub``'s thread): before it starts, or by ``GreenletExit`` in its wait."""
+        if self._state == Task.QUEUED:
+            self._state = Task.DONE
+        elif self._state == Task.RUNNING and self._glet is not None:
+            hub.throw(self._glet, GreenletExit())
 
 
 def wait_from_native(
@@ -36,14 +59,11 @@ def wait_from_native(
             f"{what} from a native thread: no green thread uses this primitive yet, "
             "so nothing could ever wake this thread"
         )
-    from .greenthread import GreenThread, spawn
-
     done = allocate_lock()
     done.acquire()
     state = allocate_lock()  # guards outcome/abandoned between the two threads
     outcome: list[tuple[bool, Any]] = []
     abandoned: list[bool] = []
-    handle: list[GreenThread[None]] = []
 
     def run() -> None:
         try:
@@ -60,7 +80,8 @@ def wait_from_native(
         else:
             done.release()
 
-    owner.call_soon_threadsafe(lambda: handle.append(spawn(run)))
+    task = _Call(run)
+    owner.call_soon_threadsafe(owner.start_task, task)
     if done.acquire(True, -1 if timeout is None else timeout):
         ok, value = outcome[0]
         if ok:
@@ -73,7 +94,7 @@ def wait_from_native(
                 return value  # type: ignore[no-any-return]
             raise value
         abandoned.append(True)
-    owner.call_soon_threadsafe(lambda: handle[0].kill() if handle else None)
+    owner.call_soon_threadsafe(task.stop, owner)
     raise TimeoutError(f"{what} did not complete within {timeout} seconds")
 
 

@@ -41,7 +41,7 @@ import warnings
 from types import ModuleType
 from typing import Any, Final
 
-from ._core._stdlib import monotonic
+from ._core import monotonic
 
 __all__ = ["HELD_LOCK_PATIENCE", "MonkeyPatchWarning", "after_thread_patch", "snapshot"]
 
@@ -188,7 +188,7 @@ def _holder_name(referrers: list[Any], obj: Any) -> str:
 
 def _upgrade_simple_queues() -> tuple[int, list[str]]:
     """Swap C ``SimpleQueue``s for green ones (see the module docstring); (swapped, names of kept)."""
-    from ._core._stdlib import SimpleQueue as CSimpleQueue
+    from ._core import SimpleQueue as CSimpleQueue
     from .green.queue import SimpleQueue
 
     gc.collect()

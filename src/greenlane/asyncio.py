@@ -36,15 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import WaitQueue, current_hub, get_hub
-from ._core._aio import AsyncioHub
-from ._core._hub import check_hub_idle, reset_thread_hub
+from ._core import WaitQueue, check_hub_idle, current_hub, get_hub, reset_thread_hub
 from .greenthread import GreenThread, spawn
+from .hubs.asyncio import Hub as AsyncioHub
 
 __all__ = ["await_", "green", "spawn_for_awaitable", "wait_green_thread"]
 
@@ -83,7 +82,7 @@ def await_(awaitable: Awaitable[T]) -> T:
             "callback), where it would block the loop: use `await` there, or run the blocking "
             "code in a green thread with `await greenlane.asyncio.green(fn)`"
         )
-    loop = hub._loop_for_work()
+    loop = hub.io.loop_for_work()
     future = asyncio.ensure_future(awaitable, loop=loop)
     if not future.done():
         waiters = WaitQueue()
@@ -130,24 +129,7 @@ def spawn_for_awaitable(awaitable: Awaitable[T]) -> GreenThread[T]:
 
 async def wait_green_thread(gt: GreenThread[T]) -> T:
     """What ``await gt`` does: wait for ``gt`` to end and give its outcome; a cancel leaves it running."""
-    if not gt.dead:
-        future = asyncio.get_running_loop().create_future()
-
-        def ended(_gt: GreenThread[T]) -> None:
-            if not future.done():
-                future.set_result(None)
-
-        gt.link(ended)
-        try:
-            await future
-        finally:
-            gt.unlink(ended)
-    return gt.wait()
-
-
-def await_green_thread(gt: GreenThread[T]) -> Generator[Any, None, T]:
-    """``GreenThread.__await__``: see ``wait_green_thread``."""
-    return wait_green_thread(gt).__await__()
+    return await gt
 
 
 def _hub_of_running_loop(what: str) -> tuple[AsyncioHub, asyncio.AbstractEventLoop]:
@@ -171,7 +153,7 @@ def _hub_of_running_loop(what: str) -> tuple[AsyncioHub, asyncio.AbstractEventLo
         hub = get_hub()
         if not isinstance(hub, AsyncioHub):
             raise RuntimeError(f"{what} {_NATIVE_HUB} (GREENLANE_HUB or use_hub chose it)")
-    hub._loop_for_work()
+    hub.io.loop_for_work()
     if getcurrent() is not hub.greenlet or hub.loop is not loop:
         raise RuntimeError(
             f"{what} is called from a coroutine running on the hub's event loop; "

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._core._config import Config, read_config
+from ._core import Config, read_config
 
 __all__ = ["Config", "read_config"]

@@ -10,9 +10,7 @@ from collections import deque
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
 
-from ._core import TIMED_OUT, Owned, Parked, check_timeout, park
-from ._core._stdlib import get_ident
-from ._core._waitqueue import wake_all
+from ._core import TIMED_OUT, Owned, Parked, check_timeout, get_ident, park, wake_all
 from ._native import wait_from_native
 
 __all__ = ["AlreadySentError", "Event"]

@@ -60,10 +60,19 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, Protocol,
 
 from greenlet import GreenletExit
 
-from ._core import TIMED_OUT, CrossThreadError, Hub, WaitQueue, check_timeout, current, get_hub, park
-from ._core._hub import _tls
-from ._core._stdlib import get_ident
-from ._core._wakers import is_main_thread
+from ._core import (
+    TIMED_OUT,
+    CrossThreadError,
+    Hub,
+    WaitQueue,
+    check_timeout,
+    current,
+    existing_hub,
+    get_hub,
+    get_ident,
+    is_main_thread,
+    park,
+)
 from .greenthread import GreenThread, sleep, spawn_n
 
 __all__ = [
@@ -140,11 +149,11 @@ class GreenFuture(Future[T]):
             timeout = check_timeout(timeout, "GreenFuture timeout")
         home = self._home
         if home is None:
-            home = getattr(_tls, "hub", None)
+            home = existing_hub()
             if home is None:
                 return timeout  # a native thread: the stdlib's wait is the right one
             self._home = home  # before reading the state: see _wake
-        elif home._ident != get_ident():
+        elif home.ident != get_ident():
             return timeout
         if self.done():
             return timeout
@@ -190,7 +199,7 @@ class GreenFuture(Future[T]):
         home = self._home
         if home is None:
             return
-        if home._ident == get_ident():
+        if home.ident == get_ident():
             self._green_waiters.unpark_all()
         else:
             home.call_soon_threadsafe(self._green_waiters.unpark_all)
@@ -281,14 +290,14 @@ class GreenThreadPoolExecutor(Executor):
             raise TypeError(f"submit() needs a callable, not {fn!r}")
         hub = self._hub
         if hub is None:
-            if getattr(_tls, "hub", None) is None and not is_main_thread(get_ident()):
+            if existing_hub() is None and not is_main_thread(get_ident()):
                 # A native thread's hub would never run the work: refuse rather than strand it.
                 raise CrossThreadError(
                     f"{self!r}: submit from a native thread before any green thread used the "
                     "executor; submit first from the thread whose hub should run the work"
                 )
             hub = self._hub = get_hub()
-        elif hub._ident != get_ident():
+        elif hub.ident != get_ident():
             raise CrossThreadError(
                 f"{self!r} belongs to another OS thread's hub; submit to it from that thread"
             )
@@ -393,7 +402,7 @@ class _Waiter:
         self.queue = WaitQueue()
 
     def __call__(self, future: Any) -> None:
-        if get_ident() == self.hub._ident:
+        if get_ident() == self.hub.ident:
             self._arrive(future)
         else:
             self.hub.call_soon_threadsafe(self._arrive, future)

@@ -44,11 +44,11 @@ from ._core import (
     check_timeout,
     current,
     current_hub,
+    existing_hub,
     get_hub,
+    get_ident,
     park,
 )
-from ._core._hub import _tls
-from ._core._stdlib import get_ident
 from ._native import wait_from_native
 from .corolocal import _STORE as _LOCALS
 from .corolocal import thread_ended
@@ -252,7 +252,7 @@ class _Call(Task):
             pass
         except (KeyboardInterrupt, SystemExit) as exc:
             hub = get_hub()
-            hub.throw(hub._root, exc, front=True)
+            hub.throw(hub.root, exc, front=True)
         except BaseException as exc:
             log.error("green thread %s (spawn_n) failed", _name(self._fn), exc_info=_trimmed(exc))
         finally:
@@ -354,7 +354,7 @@ class GreenThread(Task, Generic[T]):
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self._retrieved = True
             hub = get_hub()
-            hub.throw(hub._root, exc, front=True)
+            hub.throw(hub.root, exc, front=True)
 
     def _call_link(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         try:
@@ -383,8 +383,8 @@ class GreenThread(Task, Generic[T]):
         if current() is self:
             raise RuntimeError(f"{self!r} cannot wait for itself")
         home = self._home
-        if home is not None and home._ident != get_ident():
-            if getattr(_tls, "hub", None) is not None:
+        if home is not None and home.ident != get_ident():
+            if existing_hub() is not None:
                 raise CrossThreadError(
                     f"{self!r} runs in another OS thread's hub: green threads of one hub cannot "
                     "wait for those of another (a native thread can)"
@@ -437,9 +437,21 @@ class GreenThread(Task, Generic[T]):
 
     def __await__(self) -> Generator[Any, None, T]:
         """``await gt`` in a coroutine (asyncio hub): its outcome; cancelling the awaiter leaves it running."""
-        from .asyncio import await_green_thread
+        if self._state != _DONE:
+            import asyncio  # the stdlib's: only a coroutine gets here
 
-        return await_green_thread(self)
+            future = asyncio.get_running_loop().create_future()
+
+            def ended(_gt: GreenThread[T]) -> None:
+                if not future.done():
+                    future.set_result(None)
+
+            self.link(ended)
+            try:
+                yield from future.__await__()
+            finally:
+                self.unlink(ended)  # cancelled: stop watching, leave the thread running
+        return self.wait()
 
     def throw(self, *throw_args: Any) -> None:
         """eventlet's (greenlet's) name for raising in the thread: the same as ``kill``."""

@@ -47,9 +47,9 @@ class GreenWorker(Worker):  # type: ignore[misc]  # gunicorn ships no type hints
 
     def init_process(self) -> None:
         """Patch the stdlib for this worker process (after the fork), then run."""
-        import greenlane
+        from .patcher import monkey_patch
 
-        greenlane.monkey_patch()
+        monkey_patch()
         super().init_process()
 
     def _listeners(self) -> list[Any]:

@@ -37,8 +37,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
-from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current, current_hub, park
-from ._core._stdlib import get_ident
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current, current_hub, get_ident, park
 from ._native import acquire_from_native, wait_from_native
 
 __all__ = ["Condition", "Lock", "RLock"]

@@ -72,9 +72,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent, greenlet
 
-from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current_hub, park
-from ._core._hub import _tls
-from ._core._stdlib import get_ident
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, current_hub, existing_hub, get_ident, park
 from ._native import wait_from_native
 
 __all__ = ["Empty", "Full", "LifoQueue", "LightQueue", "PriorityQueue", "Queue"]
@@ -257,7 +255,7 @@ class LightQueue(Owned, Generic[T]):
         ``[]`` when the caller must go on the usual way: it is a hub thread
         (it now owns the queue, or will), or someone claimed the queue first.
         """
-        if getattr(_tls, "hub", None) is not None:
+        if existing_hub() is not None:
             return []
         return self._try_unowned(attempt)
 

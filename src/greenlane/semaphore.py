@@ -17,8 +17,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, park
-from ._core._stdlib import get_ident
+from ._core import TIMED_OUT, Owned, WaitQueue, check_timeout, get_ident, park
 from ._native import acquire_from_native
 
 __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]

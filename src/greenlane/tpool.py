@@ -44,11 +44,25 @@ from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 from typing import Any, Final, ParamSpec, TypeVar
 
-from ._core import TIMED_OUT, Hub, Parked, current_hub, park, read_config
-from ._core._config import MAX_THREADPOOL_SIZE
-from ._core._hub import _tls
-from ._core._stdlib import SimpleQueue, allocate_lock, get_ident, start_new_thread
-from ._core._wakers import quiet_threads
+from ._core import (
+    MAX_THREADPOOL_SIZE,
+    TIMED_OUT,
+    Hub,
+    Parked,
+    SimpleQueue,
+    allocate_lock,
+    current_hub,
+    existing_hub,
+    get_ident,
+    park,
+    quiet_threads,
+    read_config,
+    start_new_thread,
+    thread_local,
+)
+
+# Marks tpool's own worker threads (they run native code: no hub, no nested tpool).
+_tls = thread_local()
 
 __all__ = ["MAX_THREADS", "Proxy", "execute", "killall", "set_num_threads", "setup"]
 
@@ -169,7 +183,7 @@ def execute(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """
     if not callable(fn):
         raise TypeError(f"tpool.execute() needs a callable, not {fn!r}")
-    if getattr(_tls, "tpool_worker", False) or getattr(_tls, "hub", None) is None or _pool.wanted() == 0:
+    if getattr(_tls, "tpool_worker", False) or existing_hub() is None or _pool.wanted() == 0:
         return fn(*args, **kwargs)
     if _pool.shutting_down:
         raise RuntimeError("tpool.execute() during interpreter shutdown")
@@ -222,7 +236,7 @@ def _after_fork_in_child() -> None:
     _pool.size = old.size
     lost = RuntimeError("tpool job lost: the process forked while it ran")
     for job in old.inflight:
-        if job.hub._ident == get_ident() and job.waiters:
+        if job.hub.ident == get_ident() and job.waiters:
             job.hub.call_soon(job.hub.unpark, job.waiters.popleft(), (False, lost))
 
 

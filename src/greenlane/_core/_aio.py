@@ -3,20 +3,20 @@
 The native hub owns its poll loop. This one owns nothing that sleeps: the
 asyncio event loop does, and the hub runs inside it as callbacks.
 
-- An fd wait registers the fd with ``loop.add_reader``/``add_writer``
-  (``_LoopPoller``, the ``Poller`` interface the native hub's fd tables
-  already speak, so registration rules, kept registrations and shared fds are
-  unchanged); the loop's callback dispatches the report and runs a pass.
+- It is the hub's I/O manager (``AsyncioIO``, see ``_io``): ``PollerIO``'s fd
+  tables over a poller whose registrations are ``loop.add_reader``/``add_writer``
+  (``_LoopPoller``), so registration rules, kept registrations and shared fds
+  are unchanged; the loop's callback dispatches the report and runs a pass.
 - The hub's timers stay in its own heap; one ``loop.call_later`` is armed
   for the earliest deadline.
 - ``call_soon_threadsafe`` from another OS thread becomes the loop's own.
-- A *pass* (``_pass``) is the native loop's body without the poll: fire due
-  timers, run queued calls, resume the threads ready now. Work made ready
+- A *pass* (``_pass``) is ``hub.run_pass(poll=False)``: fire due timers, run
+  queued calls, resume the threads ready now. Work made ready
   inside a pass is seen by its end, which schedules the next pass with
   ``loop.call_soon``. Work made ready outside a pass (a coroutine setting an
   Event, a done-callback of an awaited future, a signal handler) goes
-  through ``_ready``/``_calls``, deques whose ``append`` kicks the loop
-  (``_KickDeque``): invariant, nothing sits in ``_ready`` or ``_calls``
+  through the hub's run queues, built from ``run_queue`` (``_KickDeque``),
+  whose ``append`` kicks the loop: invariant, nothing sits in ``_ready`` or ``_calls``
   without a pass scheduled or running.
 
 Where the loop runs decides the hub greenlet (``hub.greenlet``, where a
@@ -42,26 +42,30 @@ import contextlib
 import errno
 import functools
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
-from . import _hub, _pollers, _stdlib
+from . import _pollers, _stdlib, _threadhub
+from ._fdqueue import FdLines
+from ._io import PollerIO, register_io_manager
 from ._parking import PARKED, Parked
 from ._wakers import other_threads_alive, python_signal_handlers
 
-__all__ = ["AsyncioHub", "loop_running_here", "set_loop_factory"]
+if TYPE_CHECKING:
+    from ._hub import Hub, Task
+
+__all__ = ["AsyncioIO", "asyncio_wanted", "loop_running_here", "set_loop_factory"]
 
 _READ: Final = _pollers.READ
 _WRITE: Final = _pollers.WRITE
 
 LoopFactory = Callable[[], Any]
 
-_tls = threading.local()
+_tls = _stdlib.thread_local()
 
 
 def set_loop_factory(factory: LoopFactory | None) -> None:
@@ -71,12 +75,21 @@ def set_loop_factory(factory: LoopFactory | None) -> None:
     _tls.factory = factory
 
 
-def loop_running_here() -> Any:
-    """The asyncio loop running in this OS thread, or None (asyncio is not imported for this)."""
+def loop_running_here() -> bool:
+    """True if an asyncio loop runs in this OS thread (asyncio is not imported for this)."""
     aio = sys.modules.get("asyncio")
-    if aio is None:
-        return None
-    return aio._get_running_loop()
+    return aio is not None and aio._get_running_loop() is not None
+
+
+def asyncio_wanted() -> bool:
+    """Whether this thread's next hub runs on asyncio: asked for, or a loop already runs here."""
+    name = _threadhub.preferred_io()
+    return name == "asyncio" or (not name and loop_running_here())
+
+
+def _running_loop() -> Any:
+    aio = sys.modules.get("asyncio")
+    return None if aio is None else aio._get_running_loop()
 
 
 def _install_run_guard() -> None:
@@ -98,13 +111,16 @@ def _install_run_guard() -> None:
 
     @functools.wraps(original)
     def run(main: Any, *args: Any, **kwargs: Any) -> Any:
-        hub = getattr(_hub._tls, "hub", None)
+        hub = _threadhub.existing_hub()
         here = _getcurrent()
-        if isinstance(hub, AsyncioHub) and not hub._closed and hub._loop.is_running() and here is not hub.greenlet:
-            if here is hub._root and hub._own_loop:
+        io = None if hub is None else hub.io
+        if isinstance(io, AsyncioIO) and not hub.closed and io.loop.is_running() and here is not hub.greenlet:
+            if here is hub.root and io.own_loop:
+                from ._hub import reset_thread_hub
+
                 with contextlib.suppress(RuntimeError):  # busy: refused below
-                    _hub.reset_thread_hub()
-            if not hub._closed:
+                    reset_thread_hub()
+            if not hub.closed:
                 if asyncio.iscoroutine(main):
                     main.close()
                 raise RuntimeError(
@@ -120,19 +136,19 @@ def _install_run_guard() -> None:
 
 
 class _KickDeque(deque):  # type: ignore[type-arg]
-    """``_ready``/``_calls`` of an asyncio hub: an append outside a pass schedules one."""
+    """The hub's run queues on asyncio (``run_queue``): an append outside a pass schedules one."""
 
-    __slots__ = ("_hub",)
+    __slots__ = ("_io",)
 
-    def __init__(self, hub: AsyncioHub) -> None:
+    def __init__(self, io: AsyncioIO) -> None:
         super().__init__()
-        self._hub = hub
+        self._io = io
 
     def append(self, item: Any) -> None:
         deque.append(self, item)
-        hub = self._hub
-        if not hub._in_pass and not hub._kicked:
-            hub._kick()
+        io = self._io
+        if not io.in_pass and not io.kicked:
+            io.kick()
 
 
 class _LoopPoller:
@@ -140,9 +156,21 @@ class _LoopPoller:
 
     name = "asyncio"
 
-    def __init__(self, hub: AsyncioHub) -> None:
-        self._hub = hub
+    def __init__(self, io: AsyncioIO) -> None:
+        self._io = io
         self.fds: dict[int, int] = {}  # what the loop watches now, per fd
+
+    def register(self, fd: int, events: int) -> None:
+        # The manager registers an fd it does not hold: drop whatever the loop still has
+        # for that number (closed and reused, or released from another thread) first.
+        if fd in self.fds:
+            self._set(fd, 0)
+        loop = self._io.loop
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
+        with contextlib.suppress(Exception):
+            loop.remove_writer(fd)
+        self._set(fd, events)
 
     def modify(self, fd: int, events: int) -> None:
         self._set(fd, events)
@@ -151,33 +179,18 @@ class _LoopPoller:
         if fd in self.fds:
             self._set(fd, 0)
 
-    def register(self, fd: int, events: int) -> None:
-        # The hub registers an fd it does not hold: drop whatever the loop still has
-        # for that number (closed and reused, or released from another thread) first.
-        if fd in self.fds:
-            self._set(fd, 0)
-        self._forget(fd)
-        self._set(fd, events)
-
-    def _forget(self, fd: int) -> None:
-        loop = self._hub._loop
-        with contextlib.suppress(Exception):
-            loop.remove_reader(fd)
-        with contextlib.suppress(Exception):
-            loop.remove_writer(fd)
-
     def _set(self, fd: int, events: int) -> None:
-        loop = self._hub._loop
+        loop = self._io.loop
         have = self.fds.get(fd, 0)
         want = events & (_READ | _WRITE)
         try:
             if want & _READ and not have & _READ:
-                loop.add_reader(fd, self._hub._fd_ready, fd, _READ)
+                loop.add_reader(fd, self._io.fd_ready, fd, _READ)
             if want & _WRITE and not have & _WRITE:
-                loop.add_writer(fd, self._hub._fd_ready, fd, _WRITE)
+                loop.add_writer(fd, self._io.fd_ready, fd, _WRITE)
         except OSError as exc:
             if exc.errno == errno.EPERM and not isinstance(exc, PermissionError):
-                raise PermissionError(*exc.args) from None  # a regular file (see _fds._watch)
+                raise PermissionError(*exc.args) from None  # a regular file (see PollerIO._watch)
             raise
         if have & _READ and not want & _READ:
             with contextlib.suppress(Exception):
@@ -191,19 +204,19 @@ class _LoopPoller:
             self.fds.pop(fd, None)
 
     def move_to(self, loop: Any) -> None:
-        """Register every watched fd with ``loop`` instead (the old loop is closed or gone)."""
+        """Register every watched fd with the manager's (new) loop."""
         fds, self.fds = self.fds, {}
         for fd, events in fds.items():
             try:
                 self._set(fd, events)
             except OSError:
-                self._hub._registered.pop(fd, None)
+                self._io.registered.pop(fd, None)
 
     def poll(self, timeout: float | None) -> list[tuple[int, int]]:
-        raise AssertionError("the asyncio hub never polls: its loop does")
+        return []  # the loop polls; its callbacks dispatch
 
     def close(self) -> None:
-        loop = self._hub._loop
+        loop = self._io.loop
         for fd, events in self.fds.items():
             with contextlib.suppress(Exception):
                 if events & _READ:
@@ -213,84 +226,88 @@ class _LoopPoller:
         self.fds.clear()
 
 
-class AsyncioHub(_hub.Hub):
-    """A hub whose I/O, timers and sleeping are an asyncio event loop's (see the module essay)."""
+class AsyncioIO(PollerIO):
+    """The I/O manager of a hub run by an asyncio loop (see the module essay)."""
 
-    poller_name_fixed: ClassVar[str] = "asyncio"  # what use_hub(hubs.asyncio.Hub) means
-
-    def __init__(self, loop_factory: LoopFactory | None = None) -> None:
-        self._in_pass = False
-        self._kicked = False
-        self._loop: Any = None
-        self._factory = loop_factory if loop_factory is not None else getattr(_tls, "factory", None)
-        self._own_loop = False  # driven: we made the loop, we close it
-        self._started = False  # driven: run_forever was entered
+    def __init__(self, hub: Hub, name: str) -> None:
+        FdLines.__init__(self, hub)  # PollerIO's tables; no poller, no wake-up pipe of its own
+        self.name = name
+        self.registered: dict[int, int] = {}
+        self.poller = _LoopPoller(self)  # type: ignore[assignment]
+        self.run_queue = functools.partial(_KickDeque, self)
+        self.in_pass = False
+        self.kicked = False
+        self.loop: Any = None
+        self.factory: LoopFactory | None = getattr(_tls, "factory", None)
+        self.own_loop = False  # driven: we made the loop, we close it
+        self.started = False  # driven: run_forever was entered
         self._timer_handle: Any = None
         self._timer_when: float | None = None
         self._dying = False
         self._orphans: list[greenlet] = []  # hub greenlets left suspended in a pre-fork loop
-        super().__init__(poller="select")  # replaced below: no native poller, no wake-up pipe
-        self._poller.close()
-        self._poller = _LoopPoller(self)  # type: ignore[assignment]
-        self._ready = _KickDeque(self)
-        self._calls = _KickDeque(self)
         _install_run_guard()
-        running = loop_running_here()
+        running = _running_loop()
         if running is not None and not hasattr(_getcurrent(), "task"):
             self._attach(running)
         else:
             self._drive_new_loop()
 
+    def wake(self) -> None:
+        """From another OS thread: the hub calls it only while ``polling``, which we never set."""
+        self.kick_threadsafe()
+
     # -- where the loop runs ---------------------------------------------
-
-    @property
-    def loop(self) -> Any:
-        """The asyncio event loop this hub runs on."""
-        return self._loop
-
-    @property
-    def attached(self) -> bool:
-        """True when the hub runs inside a loop someone else started (``asyncio.run``)."""
-        return not self._own_loop
 
     def _attach(self, loop: Any) -> None:
         """Run on ``loop``, already running in the calling greenlet: that greenlet is the hub's."""
-        here = _getcurrent()
-        self._loop = loop
-        self._own_loop = False
-        self._started = True
-        self.greenlet = here
+        hub, here = self.hub, _getcurrent()
+        self.loop = loop
+        self.own_loop = False
+        self.started = True
+        hub.polling = True
+        hub.greenlet = here
         rec = getattr(here, "rec", None)
-        if rec is not None and rec.hub is self:
+        if rec is not None and rec.hub is hub:
             del here.rec  # the hub greenlet never parks: blocking calls there get a clear error
-        self._poller.move_to(loop)  # type: ignore[attr-defined]
+        self.poller.move_to(loop)  # type: ignore[attr-defined]
         self._timer_when = None
         self._timer_handle = None
-        self._kicked = False
-        self._after_pass()
+        self.kicked = False
+        if hasattr(hub, "_ready"):  # (not yet while the hub is being created)
+            self.after_pass()
+
+    def after_init(self) -> None:
+        """Once the hub is built: the greenlet running an attached loop has no record (it never parks)."""
+        hub = self.hub
+        hub.polling = self.started  # (Hub.__init__ set it after making us)
+        if not self.own_loop:
+            rec = getattr(hub.greenlet, "rec", None)
+            if rec is not None and rec.hub is hub:
+                del hub.greenlet.rec
 
     def _drive_new_loop(self) -> None:
         """Make a loop of our own and a hub greenlet to run it (started by the first park)."""
-        if self._factory is not None:
-            loop = self._factory()
+        hub = self.hub
+        if self.factory is not None:
+            loop = self.factory()
         else:
             import asyncio
 
             loop = asyncio.new_event_loop()
-        self._loop = loop
-        self._own_loop = True
-        self._started = False
-        self.greenlet = greenlet(self._run, self._root)
-        if getattr(self._root, "rec", None) is None:
-            self._root.rec = Parked(self, self._root)  # type: ignore[attr-defined]
-        self._poller.move_to(loop)  # type: ignore[attr-defined]
+        self.loop = loop
+        self.own_loop = True
+        self.started = False
+        hub.greenlet = greenlet(self._drive, hub.root)
+        if hasattr(hub, "_ready") and getattr(hub.root, "rec", None) is None:
+            hub.root.rec = Parked(hub, hub.root)  # type: ignore[attr-defined]
+        self.poller.move_to(loop)  # type: ignore[attr-defined]
         self._timer_when = None
         self._timer_handle = None
 
     def record_of_hub_greenlet(self) -> Parked:
         """A green wait in the greenlet that ran our (attached) loop: fine once that loop has ended."""
-        loop = self._loop
-        if self._own_loop or loop.is_running():
+        loop = self.loop
+        if self.own_loop or loop.is_running():
             raise RuntimeError(
                 "a blocking greenlane call in the event loop itself (a coroutine or a loop callback) "
                 "would block every task: run the blocking code in a green thread with "
@@ -298,79 +315,75 @@ class AsyncioHub(_hub.Hub):
             )
         self._leave_loop()  # asyncio.run() has returned: greenlane drives a loop of its own now
         self._drive_new_loop()
-        rec: Parked = self._root.rec  # type: ignore[attr-defined]
+        rec: Parked = self.hub.root.rec  # type: ignore[attr-defined]
         return rec
 
-    def _loop_for_work(self) -> Any:
+    def loop_for_work(self) -> Any:
         """The loop to schedule on, re-homing the hub first if its loop is gone or not the running one."""
-        loop = self._loop
-        running = loop_running_here()
+        loop = self.loop
+        running = _running_loop()
         if running is not None and running is not loop and not hasattr(_getcurrent(), "task"):
-            if not self._started or loop.is_closed():
+            if not self.started or loop.is_closed():
                 self._leave_loop()
                 self._attach(running)
                 return running
         if loop.is_closed():
             self._leave_loop()
             self._drive_new_loop()
-            return self._loop
+            return self.loop
         return loop
 
     def _leave_loop(self) -> None:
         self._cancel_loop_timer()
-        if self._own_loop and not self._loop.is_closed() and not self._started:
-            self._loop.close()
+        if self.own_loop and not self.loop.is_closed() and not self.started:
+            self.loop.close()
 
-    def _run(self) -> None:
+    def _drive(self) -> None:
         """The driven hub greenlet: run our loop for ever (a park switches here)."""
-        loop = self._loop
-        self._started = True
-        self._kicked = True
+        hub, loop = self.hub, self.loop
+        self.started = True
+        self.kicked = True
+        hub.polling = True
         loop.call_soon(self._pass)
-        while not self._closed:
+        while not hub.closed:
             try:
                 loop.run_forever()
             except GreenletExit:
                 raise
-            except (KeyboardInterrupt, SystemExit) as exc:
-                self.throw(self._root, exc, front=True)
-            except BaseException as exc:  # noqa: BLE001 -- reported, never silenced
-                _hub.log.error("greenlane asyncio hub: the event loop failed", exc_info=exc)
+            except BaseException as exc:  # an interrupt goes to the main green thread, the rest logged
+                hub.report(exc)
             if self._dying:  # killed (collected) while inside the loop: unwound it first
                 raise GreenletExit
             # run_forever returned (loop.stop() by someone): keep hosting the green threads.
 
     # -- scheduling ------------------------------------------------------
 
-    def _kick(self) -> None:
+    def kick(self) -> None:
         """Schedule a pass; callable from anywhere in this thread, signal handlers included."""
-        self._kicked = True
+        self.kicked = True
         try:
-            loop = self._loop_for_work()
-            if self._started:
+            loop = self.loop_for_work()
+            if self.started:
                 loop.call_soon_threadsafe(self._pass)
-            # driven and not started: _run schedules the first pass
+            # driven and not started: _drive schedules the first pass
         except RuntimeError:  # closed under us (interpreter exit): nothing will run it
-            self._kicked = False
+            self.kicked = False
 
-    def call_soon_threadsafe(self, callback: Callable[..., Any], /, *args: Any) -> None:
-        """Run ``callback(*args)`` in this hub's thread; the one safe way in from another OS thread."""
-        self._xthread.append((callback, args))
-        loop = self._loop
-        if loop is not None and self._started:
+    def kick_threadsafe(self) -> None:
+        """From another OS thread (the hub's cross-thread queue has work)."""
+        loop = self.loop
+        if loop is not None and self.started:
             with contextlib.suppress(RuntimeError):  # loop closed: the next home's pass drains it
                 loop.call_soon_threadsafe(self._pass)
 
-    def call_later(self, delay: float, callback: Callable[..., Any], /, *args: Any) -> Any:
-        """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
-        timer = super().call_later(delay, callback, *args)
-        if not self._in_pass:
-            self._after_pass(in_loop=False)
-        return timer
+    def timers_changed(self) -> None:
+        """A timer was set outside a pass (a coroutine called ``call_later``): re-arm the loop's."""
+        if not self.in_pass:
+            self.after_pass(in_loop=False)
 
     # -- running ---------------------------------------------------------
 
-    def _fd_ready(self, fd: int, events: int) -> None:
+    def fd_ready(self, fd: int, events: int) -> None:
         """The loop's reader/writer callback: wake the fd's waiter and run it now."""
         self._dispatch(fd, events)
         self._pass()
@@ -381,97 +394,73 @@ class AsyncioHub(_hub.Hub):
         self._pass()
 
     def _pass(self) -> None:
-        """One round of the native loop without the poll: due timers, queued calls, ready threads."""
-        if self._in_pass or self._closed:
+        """One pass of the hub, without polling (the loop did)."""
+        hub = self.hub
+        if self.in_pass or hub.closed:
             return
-        self._kicked = False
-        self._in_pass = True
-        ready, calls, timers = self._ready, self._calls, self._timers
+        self.kicked = False
+        self.in_pass = True
+        hub.polling = False
         try:
-            now = _stdlib.monotonic()
-            if now > self._pass_start + self._longest_pass:
-                self._longest_pass = now - self._pass_start
-            self._pass_start = now
-            self._passes += 1
-            if self._xthread:
-                self._drain_xthread()
-            if timers._heap:
-                if self._virtual is not None:
-                    now = self.clock()
-                if timers._heap[0] <= now:
-                    timers.run_due(now)
-            if calls:
-                for _ in range(len(calls)):
-                    callback, args = calls.popleft()
-                    callback(*args)
-            self._budget = len(ready)
-            self._spare = _hub.SPARE_HANDOFFS
-            self._switches += self._budget
-            while self._budget > 0:
-                self._budget -= 1
-                rec = ready.popleft()
-                rec.resume(rec.value)
+            hub.run_pass(poll=False)
         except GreenletExit:
             # The driven hub greenlet is being collected: leave run_forever first (asyncio
-            # would report an exception escaping a callback), then die (see _run).
+            # would report an exception escaping a callback), then die (see _drive).
             self._dying = True
-            self._loop.stop()
+            self.loop.stop()
             return
-        except (KeyboardInterrupt, SystemExit) as exc:
-            self._budget = self._spare = 0
-            self._in_pass = False
-            self.throw(self._root, exc, front=True)  # attached: raised here, out of the loop
-        except BaseException as exc:  # noqa: BLE001 -- the pass's catch-all, as the native loop's
-            report = _hub.log.error if self.debug_exceptions else _hub.log.debug
-            report("greenlane hub: unhandled error in a callback", exc_info=exc)
+        except BaseException as exc:
+            self.in_pass = False
+            hub.report(exc)  # attached: an interrupt thrown into the loop's greenlet is raised here
         finally:
-            self._budget = self._spare = 0
-            self._in_pass = False
-        self._after_pass()
+            hub._budget = hub._spare = 0
+            self.in_pass = False
+            # Between passes the loop sleeps for us: call_soon_threadsafe must wake it.
+            hub.polling = True
+        self.after_pass()
 
-    def _after_pass(self, in_loop: bool = True) -> None:
+    def after_pass(self, in_loop: bool = True) -> None:
         """Keep the invariant: pending work has a pass scheduled, pending timers a loop timer.
 
         ``in_loop``: called as the loop's callback ends (a pass, a start), so the
         hub is idle now and a virtual clock may jump to the next deadline.
         """
-        if self._closed:
+        hub = self.hub
+        if hub.closed:
             return
-        if self._ready or self._calls or self._xthread:
-            if not self._kicked:
-                self._kicked = True
-                loop = self._loop
-                if self._started and not loop.is_closed():
-                    loop.call_soon(self._pass)
+        if hub._ready or hub._calls or hub._xthread:
+            if not self.kicked:
+                self.kicked = True
+                if self.started and not self.loop.is_closed():
+                    self.loop.call_soon(self._pass)
             return
-        deadline = self._timers.next_deadline()
+        deadline = hub._timers.next_deadline()
+        busy_fds = self.readers or self.writers or hub._pending_external
         if deadline is None:
             self._cancel_loop_timer()
-            if not self._own_loop or not self._started:
+            if not self.own_loop or not self.started or busy_fds:
                 return
-            if self._readers or self._writers or self._pending_external:
+            if other_threads_alive() or python_signal_handlers(hub.ident) or self._loop_busy():
                 return
-            if other_threads_alive() or python_signal_handlers(self._ident) or self._loop_busy():
-                return
-            rec = getattr(self._root, "rec", None)
+            rec = getattr(hub.root, "rec", None)
             if rec is not None and rec.state == PARKED:
-                self._deadlock()
+                hub._deadlock()
             return
-        if self._virtual is not None and not (self._readers or self._writers or self._pending_external):
+        if hub._advance is not None and not busy_fds:  # a virtual clock: jump, as the native hub
             self._cancel_loop_timer()
             if in_loop:
-                self._virtual.advance(max(0.0, deadline - self.clock()))
-            if not self._kicked and self._started:
-                self._kicked = True
-                self._loop.call_soon(self._pass)
+                hub._advance(max(0.0, deadline - hub.clock()))
+            if not self.kicked and self.started:
+                self.kicked = True
+                self.loop.call_soon(self._pass)
             return
         if deadline == self._timer_when:
             return
         self._cancel_loop_timer()
-        if self._loop.is_closed():
+        if self.loop.is_closed():
             return
         self._timer_when = deadline
-        self._timer_handle = self._loop.call_later(max(0.0, deadline - self.clock()), self._on_timer)
+        self._timer_handle = self.loop.call_later(max(0.0, deadline - hub.clock()), self._on_timer)
 
     def _cancel_loop_timer(self) -> None:
         if self._timer_handle is not None:
@@ -486,7 +475,7 @@ class AsyncioHub(_hub.Hub):
         own self-pipe and our callbacks do not count; if it has callbacks or
         timers of its own, the question is asked again once they have run.
         """
-        loop = self._loop
+        loop = self.loop
         ready = getattr(loop, "_ready", None)
         scheduled = getattr(loop, "_scheduled", None)
         selector = getattr(loop, "_selector", None)
@@ -494,8 +483,7 @@ class AsyncioHub(_hub.Hub):
             return True
 
         def theirs(handle: Any) -> bool:
-            callback = getattr(handle, "_callback", None)
-            owner = getattr(callback, "__self__", None)
+            owner = getattr(getattr(handle, "_callback", None), "__self__", None)
             return not handle._cancelled and owner is not self and owner is not loop
 
         if any(theirs(h) for h in list(ready)):
@@ -505,118 +493,102 @@ class AsyncioHub(_hub.Hub):
         if pending:
             loop.call_at(max(h.when() for h in pending), self._idle_check)
             return True
-        csock = getattr(loop, "_ssock", None)
-        mine = {csock.fileno()} if csock is not None else set()
-        return any(fd not in mine and fd not in self._poller.fds for fd in selector.get_map())  # type: ignore[attr-defined]
+        ssock = getattr(loop, "_ssock", None)
+        mine = {ssock.fileno()} if ssock is not None else set()
+        fds = self.poller.fds  # type: ignore[attr-defined]
+        return any(fd not in mine and fd not in fds for fd in selector.get_map())
 
     def _idle_check(self) -> None:
-        if not (self._in_pass or self._closed or self._ready or self._calls or self._xthread):
-            self._after_pass()
+        hub = self.hub
+        if not (self.in_pass or hub.closed or hub._ready or hub._calls or hub._xthread):
+            self.after_pass()
 
-    def _work(self) -> None:
-        """A worker greenlet's whole life (as the native hub's; the hub greenlet may change after a fork)."""
-        me: Any = _getcurrent()
-        idle = self._idle
-        while True:
-            task = me.task
-            assert task is not None
-            task._glet = me
-            task._run()
-            me.rec.deferred = None
-            me.task = task = None
-            me.gr_context = None
-            self._tasks_alive -= 1
-            if len(idle) >= _hub.MAX_IDLE_WORKERS or self._closed:
-                return
-            idle.append(me)
-            self.greenlet.switch()
-
-    def start_now(self, task: _hub.Task) -> None:
+    def start_now(self, task: Task) -> None:
         """Start ``task`` on a worker at once, from the hub greenlet (a coroutine or a callback)."""
-        if _getcurrent() is not self.greenlet:
+        hub = self.hub
+        if _getcurrent() is not hub.greenlet:
             raise RuntimeError("start_now() runs in the event loop's greenlet (a coroutine or callback)")
-        self._tasks_alive += 1
-        was, self._in_pass = self._in_pass, True  # appends made while it runs: one check below
+        hub._tasks_alive += 1
+        was, self.in_pass = self.in_pass, True  # appends made while it runs: one check below
         try:
-            self._start(task)
+            hub._start(task)
         finally:
-            self._in_pass = was
+            self.in_pass = was
         if not was:
-            self._after_pass()
+            self.after_pass()
 
-    # -- the wake-up pipe's duties, fork, close ------------------------------
+    # -- the rest of the interface ---------------------------------------------
 
-    def _open_wakeup(self) -> None:
-        """No pipe: the loop has its own self-pipe (``call_soon_threadsafe``) and signal wake-ups."""
-
-    def _close_wakeup(self) -> None:
-        pass
-
-    def _drain_wakeup(self) -> None:
-        pass
+    def poll(self, timeout: float | None) -> None:
+        """Never needed: the loop polls, and its callbacks wake the fd waiters."""
 
     def _rebuild_poller(self) -> None:
-        self._poller.move_to(self._loop)  # type: ignore[attr-defined]
-
-    def _after_fork(self) -> None:
-        """In a forked child: a fresh loop and hub greenlet (the parent's loop shares its epoll)."""
-        self._ident = _stdlib.get_ident()
-        self._xthread.clear()
-        self._pending_external = 0
-        if self._started and self._own_loop and not self.greenlet.dead:
-            self._orphans.append(self.greenlet)  # suspended in the old loop: never resume or collect it
-        self._orphans.extend(self._idle)
-        self._idle.clear()
-        self._poller.fds.clear()  # type: ignore[attr-defined]
-        self._drive_new_loop()
-        for fd, events in list(self._registered.items()):
-            try:
-                self._poller.register(fd, events)
-            except OSError:
-                del self._registered[fd]
-        self._in_pass = False  # forked from inside a pass of the old hub greenlet
-        self._budget = self._spare = 0
-        self._kicked = False
-        self._after_pass()
+        self.poller.move_to(self.loop)  # type: ignore[attr-defined]
 
     def release_fd(self, fd: int) -> None:
         """``notify_close`` from any OS thread: the loop is touched only from its own thread."""
-        if self._closed:
+        hub = self.hub
+        if hub.closed:
             return
-        if _stdlib.get_ident() == self._ident:
+        if _stdlib.get_ident() == hub.ident:
             self.notify_close(fd)
             return
         # Dropped now (an atomic pop), so a wait on a reuse of the number registers it
         # afresh (_LoopPoller.register clears what the loop still holds for it).
-        self._registered.pop(fd, None)
-        waiters = [rec for rec in (self._readers.get(fd), self._writers.get(fd)) if rec is not None]
-        if self._fd_lines:
-            lines = self._fd_lines
+        self.registered.pop(fd, None)
+        waiters = [rec for rec in (self.readers.get(fd), self.writers.get(fd)) if rec is not None]
+        if self.lines:
+            lines = self.lines
             waiters += tuple(lines.get((fd, _READ), ())) + tuple(lines.get((fd, _WRITE), ()))
-        self.call_soon_threadsafe(self._released, fd, waiters)
+        hub.call_soon_threadsafe(self._released, fd, waiters)
 
     def _released(self, fd: int, waiters: list[Parked]) -> None:
-        if fd not in self._registered:
-            self._poller.unregister(fd)
+        if fd not in self.registered:
+            self.poller.unregister(fd)
         self._wake_released(fd, waiters)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh loop and hub greenlet (the parent's loop shares its epoll)."""
+        hub = self.hub
+        if self.started and self.own_loop and not hub.greenlet.dead:
+            self._orphans.append(hub.greenlet)  # suspended in the old loop: never resume or collect it
+        self._orphans.extend(hub._idle)  # their parent is that greenlet
+        hub._idle.clear()
+        self.poller.fds.clear()  # type: ignore[attr-defined]
+        self._drive_new_loop()
+        for fd, events in list(self.registered.items()):
+            try:
+                self.poller.register(fd, events)
+            except OSError:
+                del self.registered[fd]
+        self.in_pass = False  # forked from inside a pass of the old hub greenlet
+        hub._budget = hub._spare = 0
+        self.kicked = False
+        hub._xthread.clear()
+        self.after_pass()
 
     def close(self) -> None:
         """Leave the loop: drop registrations and timer; a loop of our own is stopped and closed."""
-        if self._closed:
-            return
-        self._closed = True
+        hub, loop = self.hub, self.loop
         self._cancel_loop_timer()
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            self._poller.close()
-        if not self._own_loop or loop is None:
+        if loop is None:
             return
-        glet, here = self.greenlet, _getcurrent()
-        if self._started and not glet.dead and glet is not here:
+        if not loop.is_closed():
+            self.poller.close()
+        if not self.own_loop:
+            return
+        glet, here = hub.greenlet, _getcurrent()
+        if self.started and not glet.dead and glet is not here:
             # Let the hub greenlet finish its pass and leave run_forever (which restores
-            # the thread's running-loop state); _run then returns here.
+            # the thread's running-loop state); _drive then returns here.
             loop.stop()
             glet.parent = here
             glet.switch()
         if not loop.is_running() and not loop.is_closed():
             loop.close()
+
+    def __repr__(self) -> str:
+        return f"<AsyncioIO {type(self.loop).__name__} readers={len(self.readers)} writers={len(self.writers)}>"
+
+
+register_io_manager("asyncio", AsyncioIO, auto=loop_running_here)

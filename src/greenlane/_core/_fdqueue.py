@@ -12,7 +12,7 @@ was called, and so does greenlane when ``Hub.multiple_fd_waiters`` is True
 
 Shape, and why. The hub's reader and writer tables keep holding exactly one
 record per fd, the *head*: the only one the poller's reports wake. The others
-wait in arrival order in ``_fd_lines[(fd, direction)]``. When the head leaves
+wait in arrival order in ``lines[(fd, direction)]``. When the head leaves
 for any reason (woken by readiness, timed out, killed, closed under it) the
 next in line is promoted into the table at once, so the fd never goes
 unwatched while somebody waits on it: with level-triggered polling a report
@@ -21,9 +21,9 @@ new head on the next poll, and no wake-up is lost. Waking one waiter at a time
 is what eventlet does and what a lock wants: the byte written by a release
 goes to the first in line, not to whoever the scheduler happens to run first.
 
-Cost. ``wait_fd`` hands a wait on an fd that already has a waiter to
-``_wait_in_line`` (the test it made before, to refuse it, now picks the path),
-and records of a shared fd carry the ``SHARED`` bit in ``events``: the hub's
+Cost. ``wait_fd``'s test for an fd that already has a waiter (made
+before, to refuse it) now picks the shared path, and records of a shared
+fd carry the ``SHARED`` bit in ``events``: the I/O manager's
 inlined fast path for "readable, one reader" compares ``events`` with plain
 ``READ``, so it sends them to the general path. An fd nobody shares runs the
 same bytecode as before this module existed (measured: opcodes per green
@@ -36,7 +36,7 @@ PARKED, with ``SHARED`` set in its ``events`` if it is in a line or heads one.
 Close watchers. A green ``select`` waits on an epoll fd of its own that holds
 the fds it was given, so closing one of those (``notify_close``, eventlet's
 ``mark_as_reopened``) would not reach it. ``wait_fd_or_close`` also lists
-the waiter under each of those fds in ``_close_watchers``, and
+the waiter under each of those fds in ``close_watchers``, and
 ``notify_close`` wakes them with ``IOClosed`` as eventlet's select listeners
 are; a close pays one dict check for this while nobody watches.
 """
@@ -45,15 +45,17 @@ from __future__ import annotations
 
 import errno
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar, Final
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from greenlet import getcurrent as _getcurrent
 
 from . import _pollers
 from ._errors import IOClosed
-from ._parking import PARKED, TIMED_OUT, Parked, record_of
-from ._timers import TimerHeap
+from ._parking import PARKED, Parked, record_of
+
+if TYPE_CHECKING:
+    from ._hub import Hub
 
 __all__ = ["SHARED", "FdLines"]
 
@@ -67,27 +69,25 @@ Line = deque[Parked]
 
 
 class FdLines:
-    """The shared-fd half of ``FdWaits`` (a mixin: ``Hub`` supplies the tables)."""
+    """The shared-fd half of ``PollerIO``: its lines and close watchers (its base class)."""
 
     # Process-wide, as eventlet's toggle: set through ``set_multiple_fd_waiters``.
     multiple_fd_waiters: ClassVar[bool] = False
 
-    _readers: dict[int, Parked]
-    _writers: dict[int, Parked]
-    # (fd, READ or WRITE) -> the records waiting behind that table's head, first come first.
-    _fd_lines: dict[tuple[int, int], Line]
-    # fd -> records woken with IOClosed when it is announced closed (wait_fd_or_close).
-    _close_watchers: dict[int, list[Parked]]
-    wait_fd: Callable[..., bool]
-    throw: Callable[..., bool]
-    _registered: dict[int, int]
-    _timers: TimerHeap
-    _pass_start: float
-    clock: Callable[[], float]
-    _watch: Callable[[int, int], bool]
-    _expire: Callable[[Parked], None]
-    _switch_out: Callable[[Parked], Any]
-    _narrow: Callable[[int, int], None]
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        # fd -> the record woken by the fd's readiness (the head of its line, if any).
+        self.readers: dict[int, Parked] = {}
+        self.writers: dict[int, Parked] = {}
+        # (fd, READ or WRITE) -> the records waiting behind that table's head, first come first.
+        self.lines: dict[tuple[int, int], Line] = {}
+        # fd -> records woken with IOClosed when it is announced closed (wait_fd_or_close).
+        self.close_watchers: dict[int, list[Parked]] = {}
+
+    def wait_fd(
+        self, fd: int, events: int, timeout: float | None = None, reason: str = "", *, keep: bool = False
+    ) -> bool:
+        raise NotImplementedError
 
     def wait_fd_or_close(
         self, fd: int, events: int, timeout: float | None, reason: str, closes: Iterable[int]
@@ -97,9 +97,9 @@ class FdLines:
         For waits on an fd that stands for others (green ``select``'s epoll
         set): ``notify_close`` of any of ``closes`` wakes this waiter too.
         """
-        rec = record_of(_getcurrent(), self)  # type: ignore[arg-type]
+        rec = record_of(_getcurrent(), self.hub)
         watched = list(closes)
-        watchers = self._close_watchers
+        watchers = self.close_watchers
         for other in watched:
             watchers.setdefault(other, []).append(rec)
         try:
@@ -113,53 +113,14 @@ class FdLines:
                         del watchers[other]
 
     def _wake_close_watchers(self, fd: int) -> None:
-        for rec in self._close_watchers.pop(fd, ()):
+        for rec in self.close_watchers.pop(fd, ()):
             if rec.state == PARKED:
-                self.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while selected on"))
-
-    def _wait_in_line(
-        self, rec: Parked, fd: int, events: int, timeout: float | None, reason: str, *, keep: bool
-    ) -> bool:
-        """``wait_fd`` for an fd that already has a waiter: refused, or in line behind it.
-
-        The same steps as ``wait_fd``'s, kept apart so that its common path
-        (nobody else waits) carries no test for this one.
-        """
-        self._refuse_second(fd, events)
-        have = self._registered.get(fd)
-        if (have is None or have & events != events) and not self._watch(fd, events):
-            return True  # a regular file: always ready
-        rec.reason = reason or f"fd {fd}"
-        rec.queue = None
-        rec.on_abandon = None
-        rec.fd = fd
-        rec.since = self._pass_start
-        rec.state = PARKED
-        self._join_line(rec, fd, events)  # sets rec.events
-        if timeout is not None:
-            rec.timer = self._timers.add(self.clock() + timeout, self._expire, rec.args)
-        try:
-            return self._switch_out(rec) is not TIMED_OUT
-        finally:
-            rec.fd = -1
-            if not keep:
-                want = (_READ if fd in self._readers else 0) | (_WRITE if fd in self._writers else 0)
-                self._narrow(fd, want)
-
-    def _refuse_second(self, fd: int, events: int) -> None:
-        """Raise ``RuntimeError`` unless several waiters per fd are allowed (``fd`` has one)."""
-        if not self.multiple_fd_waiters:
-            what = "read" if events & _READ and fd in self._readers else "write"
-            raise RuntimeError(
-                f"fd {fd} already has a green thread waiting to {what} it; if several "
-                f"should wait in turn (a pipe used as a lock), call "
-                f"greenlane.debug.hub_prevent_multiple_readers(False)"
-            )
+                self.hub.throw(rec.glet, IOClosed(errno.EBADF, f"fd {fd} was closed while selected on"))
 
     def _join_line(self, rec: Parked, fd: int, events: int) -> None:
         """Enter ``rec`` (about to park on shared ``fd`` for ``events``) in a table or behind its head."""
         rec.events = events | SHARED
-        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+        for bit, table in ((_READ, self.readers), (_WRITE, self.writers)):
             if not events & bit:
                 continue
             head = table.get(fd)
@@ -167,44 +128,62 @@ class FdLines:
                 table[fd] = rec
             else:
                 head.events |= SHARED  # from now on its wake-up takes the general path
-                line = self._fd_lines.get((fd, bit))
+                line = self.lines.get((fd, bit))
                 if line is None:
-                    line = self._fd_lines[(fd, bit)] = deque()
+                    line = self.lines[(fd, bit)] = deque()
                 line.append(rec)
 
     def _leave_lines(self, rec: Parked) -> None:
         """Take shared waiter ``rec`` out of the tables and lines, promoting the next in line."""
         fd = rec.fd
-        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+        for bit, table in ((_READ, self.readers), (_WRITE, self.writers)):
             if not rec.events & bit:
                 continue
-            line = self._fd_lines.get((fd, bit))
+            line = self.lines.get((fd, bit))
             if table.get(fd) is rec:
                 if line is None:
                     del table[fd]
                 else:
                     table[fd] = line.popleft()
                     if not line:
-                        del self._fd_lines[(fd, bit)]
+                        del self.lines[(fd, bit)]
             elif line is not None:
                 try:
                     line.remove(rec)
                 except ValueError:
                     continue
                 if not line:
-                    del self._fd_lines[(fd, bit)]
+                    del self.lines[(fd, bit)]
 
-    def _fd_waiters(self, fd: int) -> list[Parked]:
+    def fd_waiters(self, fd: int) -> list[Parked]:
         """Every record waiting on ``fd``, heads first then the lines in order, each once."""
         out: list[Parked] = []
-        for bit, table in ((_READ, self._readers), (_WRITE, self._writers)):
+        for bit, table in ((_READ, self.readers), (_WRITE, self.writers)):
             head = table.get(fd)
             if head is not None and head not in out:
                 out.append(head)
-            for rec in self._fd_lines.get((fd, bit), ()):
+            for rec in self.lines.get((fd, bit), ()):
                 if rec not in out:
                     out.append(rec)
         return out
+
+
+def check_fd_free(hub: Hub, fd: int, events: int) -> None:
+    """``RuntimeError`` if ``fd`` already has a waiter for ``events`` and several are not allowed."""
+    io = hub.io
+    taken = (events & _READ and fd in io.readers) or (events & _WRITE and fd in io.writers)
+    if taken and not FdLines.multiple_fd_waiters:
+        what = "read" if events & _READ and fd in io.readers else "write"
+        raise RuntimeError(
+            f"fd {fd} already has a green thread waiting to {what} it; if several "
+            f"should wait in turn (a pipe used as a lock), call "
+            f"greenlane.debug.hub_prevent_multiple_readers(False)"
+        )
+
+
+def multiple_fd_waiters() -> bool:
+    """Whether several green threads may wait on one fd (``set_multiple_fd_waiters``)."""
+    return FdLines.multiple_fd_waiters
 
 
 def set_multiple_fd_waiters(allowed: bool) -> None:

@@ -1,13 +1,24 @@
 """The hub: one per OS thread, the only code that switches between green threads.
 
-A green thread that must wait *parks* (``_parking``): it marks its record
-PARKED, optionally sets a timer, and switches away. The hub loop is four
-steps per pass (see ``_run``): poll I/O, fire due timers, run queued
-callbacks, then resume exactly the threads that were ready when the resume
-step began, so a green thread looping on ``sleep(0)`` cannot starve sockets
-or timers. A parking thread may resume the next ready one itself instead of
-going through the hub (direct hand-off, ``_switch_out``), within that pass's
-budget.
+A hub is a composition: a ready queue and the loop that drains it (here), a
+timer heap (``_timers``), an I/O manager (``_io``: fd waits, the poller, the
+cross-thread wake-up; chosen by name at creation), and the parking state
+machine every wait goes through (``_parking``). A green thread that must wait
+parks: it marks its record PARKED, optionally sets a timer, and switches away.
+
+One pass of the loop (``run_pass``) is four steps: poll I/O, fire due timers,
+run queued callbacks, then resume exactly the threads that were ready when
+the resume step began, so a green thread looping on ``sleep(0)`` cannot
+starve sockets or timers. A parking thread may resume the next ready one
+itself instead of going through the hub (direct hand-off, in
+``_parking.suspend``), within that pass's budget. The hub's greenlet runs
+passes back to back (``_run``); a driver that owns the real loop (asyncio)
+calls ``run_pass`` from its own callbacks instead.
+
+Time is one setting: ``clock`` (monotonic unless a test installs a virtual
+clock with ``set_clock``) is what deadlines are read against, and the clock's
+``advance`` is called at one point only, where the hub would otherwise
+sleep (``_sleep``): nothing in the busy path checks which clock is in use.
 
 Green threads started by ``spawn`` run on pooled *worker* greenlets: creating
 a greenlet costs ~9.5 us on CPython 3.11 (it maps a fresh stack chunk), and
@@ -21,51 +32,23 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import sys as _sys
-from _thread import _local
 from collections import deque
 from collections.abc import Callable
+from types import CodeType
 from typing import Any, ClassVar, Final, Protocol
 
 from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
-from . import _pollers, _stdlib
-from ._compat import EventletHubAPI
-from ._config import read_config
-from ._errors import CrossThreadError, DeadlockError, IOClosed, cross_thread_message
-from ._fdqueue import SHARED
-from ._fds import FdWaits
-from ._introspect import HubStatistics, Introspection
-from ._parking import (
-    ABORTED,
-    PARKED,
-    RUNNING,
-    TIMED_OUT,
-    TIMED_OUT_STATE,
-    WOKEN,
-    Parked,
-    park,
-    record_of,
-    take_deferred,
-)
+from . import _introspect, _parking, _stdlib, _threadhub
+from ._errors import CrossThreadError, DeadlockError, cross_thread_message
+from ._io import IOManager, check_io_manager_name, make_io_manager
+from ._parking import PARKED, Parked, park
 from ._timeouts import check_timeout
 from ._timers import Timer, TimerHeap
 from ._wakers import other_threads_alive, python_signal_handlers
-from ._wakeup import Wakeup
 
-__all__ = [
-    "TIMED_OUT",
-    "CrossThreadError",
-    "DeadlockError",
-    "Hub",
-    "HubStatistics",
-    "IOClosed",
-    "Parked",
-    "Task",
-    "current",
-    "get_hub",
-]
+__all__ = ["Clock", "Hub", "Task", "current"]
 
 log = logging.getLogger("greenlane.hub")
 
@@ -78,14 +61,15 @@ MAX_IDLE_WORKERS: Final = 1024
 # switches (~30 us), and a ping-pong between two threads skips the hub.
 SPARE_HANDOFFS: Final = 32
 
-class VirtualClock(Protocol):
-    """What the hub needs from a test clock (see ``greenlane.testing``)."""
+
+class Clock(Protocol):
+    """A clock a hub can run on (``set_clock``; ``greenlane.testing.VirtualClock``)."""
 
     def now(self) -> float:
-        """The current virtual time."""
+        """The current time, in seconds."""
 
     def advance(self, seconds: float) -> None:
-        """Move virtual time forward."""
+        """Move time forward: called when the hub would sleep ``seconds``."""
 
 
 class Task:
@@ -98,9 +82,14 @@ class Task:
     RUNNING: Final = 1
     DONE: Final = 2
 
+    # Called with every new task when set (``observe_spawns``: greenlane.debug's spawn recorder).
+    on_new: ClassVar[Callable[[Task], object] | None] = None
+
     def __init__(self) -> None:
         self._glet: greenlet | None = None
         self._state = Task.QUEUED
+        if Task.on_new is not None:
+            Task.on_new(self)
 
     def _run(self) -> None:
         """Run to completion; must not raise (report instead)."""
@@ -123,50 +112,6 @@ class _Worker(greenlet):
         self.task: Task | None = None
 
 
-_tls = _local()
-
-
-def get_hub() -> Hub:
-    """The calling OS thread's hub, created on first use."""
-    try:
-        return _tls.hub  # type: ignore[no-any-return]
-    except AttributeError:
-        hub = _tls.hub = _new_hub()
-        return hub
-
-
-def _new_hub() -> Hub:
-    """A hub for this thread: the asyncio one if asked for, or if an asyncio loop runs here (see _aio)."""
-    name = _preferred_poller()
-    aio = _sys.modules.get("asyncio")  # no loop runs unless asyncio was imported
-    if name == "asyncio" or (name is None and aio is not None and aio._get_running_loop() is not None):
-        from ._aio import AsyncioHub  # lazy: only programs that use asyncio pay for it
-
-        return AsyncioHub()
-    return Hub()
-
-
-def current_hub() -> Hub:
-    """The calling thread's hub, found through the current greenlet when it can be (faster)."""
-    try:
-        hub: Hub = _getcurrent().rec.hub  # type: ignore[attr-defined]
-    except AttributeError:
-        return get_hub()
-    return get_hub() if hub._closed else hub  # a record left from a replaced hub
-
-
-def _call_with_kwargs(callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    callback(*args, **kwargs)
-
-
-def _call_if_alive(
-    owner: Any, callback: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> None:
-    alive = owner._state != Task.DONE if isinstance(owner, Task) else not owner.dead
-    if alive:
-        callback(*args, **kwargs)
-
-
 def current() -> Any:
     """The running green thread: its ``Task`` if spawned, else the raw greenlet."""
     glet = _getcurrent()
@@ -174,38 +119,50 @@ def current() -> Any:
     return glet if task is None else task
 
 
-class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
-    """The scheduler of one OS thread: ready queue, timers, fd readiness, wake-ups."""
+class Hub:
+    """The scheduler of one OS thread: ready queue, timers, an I/O manager, wake-ups."""
 
-    # Called with every new hub when set: greenlane.debug sets it so that
-    # GREENLANE_MAX_BLOCKING_TIME reaches hubs it never saw (a process-wide
-    # debug toggle, see docs/design.md). Checked once per hub, never per pass.
-    on_new_hub: ClassVar[Callable[[Hub], object] | None] = None
+    # Called with every new hub when set (``observe_new_hubs``: greenlane.debug's blocking detector).
+    on_new: ClassVar[Callable[[Hub], object] | None] = None
+    # Wraps every ``call_later`` callback when set (``wrap_timer_callbacks``: eventlet's timer stacks).
+    timer_wrapper: ClassVar[Callable[[Callable[..., Any]], Callable[..., Any]] | None] = None
+    # Log exceptions escaping callbacks at ERROR (eventlet's flag); off, at DEBUG: never silenced.
+    debug_exceptions: bool = True
+
+    # The fd calls, bound to the I/O manager's at creation (see ``_io``).
+    wait_fd: Callable[..., bool]
+    wait_fd_or_close: Callable[..., bool]
+    notify_close: Callable[[int], None]
+    release_fd: Callable[[int], None]
 
     def __init__(self, poller: str | None = None) -> None:
-        self._ident = _stdlib.get_ident()
+        self.ident = _stdlib.get_ident()
+        self.closed = False
+        root = _getcurrent()
+        while root.parent is not None:
+            root = root.parent
+        self.root: greenlet = root
+        self.greenlet: greenlet = greenlet(self._run, root)  # an I/O manager may replace it
+        self.io: IOManager = make_io_manager(self, poller or _threadhub.preferred_io())
+        # The run queues: deques, or the I/O manager's deque subclass (see _io, run_queue).
+        queue: type[deque[Any]] = getattr(self.io, "run_queue", deque)
         # Records of green threads to resume (see Parked.resume).
-        self._ready: deque[Parked] = deque()
+        self._ready: deque[Parked] = queue()
         # Callbacks to run in the hub: (callback, args).
-        self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
-        # Resumes left in this pass; a parking thread may run one directly (see _switch_out).
+        self._calls: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = queue()
+        # Resumes left in this pass; a parking thread may run one directly (_parking.suspend).
         self._budget = 0
         self._spare = 0
         self._timers = TimerHeap()
-        native = poller or _preferred_poller()
-        self._poller = _pollers.make_poller(None if native == "asyncio" else native)
-        self._readers: dict[int, Parked] = {}
-        self._writers: dict[int, Parked] = {}
-        self._fd_lines: dict[tuple[int, int], deque[Parked]] = {}
-        self._close_watchers: dict[int, list[Parked]] = {}
-        self._registered: dict[int, int] = {}
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
-        self._polling = False
+        # True while asleep in the I/O manager's poll: read by other threads (wake-ups, the
+        # blocking detector). A driver that sleeps outside ``poll`` keeps it True between passes.
+        self.polling = False
         self._idle: list[_Worker] = []
         self._tasks_alive = 0
         # Read (never written) by greenlane.debug's blocking detector from its own
-        # thread: unchanged counters while not _polling mean nobody switched.
+        # thread: unchanged counters while not polling mean nobody switched.
         self._switches = 0
         self._passes = 0
         # Wall-clock accounting (statistics(); a parked record's ``since``).
@@ -213,57 +170,35 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._pass_start = self._created
         self._poll_time = 0.0
         self._longest_pass = 0.0
-        self._virtual: VirtualClock | None = None
         self.clock: Callable[[], float] = _stdlib.monotonic
-        root = _getcurrent()
-        while root.parent is not None:
-            root = root.parent
-        self._root: greenlet = root
-        self.greenlet: greenlet = greenlet(self._run, root)
+        self._advance: Callable[[float], object] | None = None
         root.rec = Parked(self, root)  # type: ignore[attr-defined]
-        self._wakeup_r, self._wakeup_w = -1, -1
-        self._signal_fd_set = False
-        self._closed = False
-        self._open_wakeup()
-        if Hub.on_new_hub is not None:
-            Hub.on_new_hub(self)
+        io = self.io
+        self.wait_fd, self.wait_fd_or_close = io.wait_fd, io.wait_fd_or_close
+        self.notify_close, self.release_fd = io.notify_close, io.release_fd
+        if Hub.on_new is not None:
+            Hub.on_new(self)
 
     # -- scheduling -------------------------------------------------------
 
     def call_soon(self, callback: Callable[..., Any], /, *args: Any) -> None:
         """Run ``callback(*args)`` in the hub on its next pass (from the hub's own thread)."""
-        self._check_thread("call_soon")
+        self.check_thread("call_soon")
         self._calls.append((callback, args))
 
     def call_later(self, delay: float, callback: Callable[..., Any], /, *args: Any) -> Timer:
         """Run ``callback(*args)`` in the hub after ``delay`` seconds; returns a cancellable timer."""
-        self._check_thread("call_later")
+        self.check_thread("call_later")
         delay = check_timeout(delay, "delay")
+        if Hub.timer_wrapper is not None:
+            callback = Hub.timer_wrapper(callback)
         return Timer(self._timers, self._timers.add(self.clock() + delay, callback, args))
-
-    def schedule_call_global(
-        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Timer:
-        """eventlet's name: ``callback(*args, **kwargs)`` after ``seconds``, whatever happens meanwhile."""
-        if kwargs:
-            return self.call_later(seconds, _call_with_kwargs, callback, args, kwargs)
-        return self.call_later(seconds, callback, *args)
-
-    def schedule_call_local(
-        self, seconds: float, callback: Callable[..., Any], /, *args: Any, **kwargs: Any
-    ) -> Timer:
-        """eventlet's name: as ``schedule_call_global``, skipped if the calling thread has ended."""
-        owner = current()
-        return self.call_later(seconds, _call_if_alive, owner, callback, args, kwargs)
 
     def call_soon_threadsafe(self, callback: Callable[..., Any], /, *args: Any) -> None:
         """Run ``callback(*args)`` in this hub's thread; the one safe way in from another OS thread."""
         self._xthread.append((callback, args))
-        if self._polling:
-            try:
-                _stdlib.os_write(self._wakeup_w, b"\0")
-            except BlockingIOError:  # pipe full: a wake-up is already pending
-                pass
+        if self.polling:
+            self.io.wake()
 
     def hold_external(self) -> None:
         """Record work pending in another OS thread that will call back into this hub.
@@ -271,12 +206,12 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         While any is held the hub never reports a deadlock (the work may still
         wake someone). Pair every call with ``release_external``.
         """
-        self._check_thread("hold_external")
+        self.check_thread("hold_external")
         self._pending_external += 1
 
     def release_external(self) -> None:
         """End one ``hold_external``; callable from any OS thread."""
-        if _stdlib.get_ident() != self._ident:
+        if _stdlib.get_ident() != self.ident:
             self.call_soon_threadsafe(self.release_external)
         else:
             self._pending_external -= 1
@@ -286,7 +221,7 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         self._tasks_alive += 1
         self._calls.append((self._start, (task,)))
 
-    # -- parking ----------------------------------------------------------
+    # -- parking (the transitions are _parking's) ---------------------------
 
     def park(
         self,
@@ -296,246 +231,143 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         on_abandon: Callable[[Any], object] | None = None,
     ) -> Any:
         """Suspend the calling green thread (of this hub's thread); see ``_parking.park``."""
-        self._check_thread(reason)
+        self.check_thread(reason)
         return park(reason, timeout, queue, on_abandon)
 
-    def record_of_hub_greenlet(self) -> Parked:
-        """A wait in the hub's own greenlet: refused (the asyncio hub may hand its greenlet over)."""
-        raise RuntimeError("cannot block in the hub greenlet")
+    unpark = _parking.unpark
+    throw = _parking.throw
+    yield_now = _parking.yield_now
 
-    def _switch_out(self, rec: Parked) -> Any:
-        """Leave the current (parking) thread; return what it is resumed with."""
-        try:
-            ready = self._ready
-            if self._budget > 0:
-                # Direct hand-off: resume the next ready thread from here, saving
-                # the trip through the hub (see _run, step 4).
-                self._budget -= 1
-                nxt = ready.popleft()
-                value = nxt.resume(nxt.value)
-            elif self._spare > 0 and ready and not (self._readers or self._writers):
-                self._spare -= 1
-                self._switches += 1
-                nxt = ready.popleft()
-                value = nxt.resume(nxt.value)
-            else:
-                value = self.greenlet.switch()
-        except BaseException:
-            # Thrown into: by throw() (already ABORTED), or by someone else
-            # (greenlet's own GreenletExit on collection), then clean up here.
-            if rec.state == PARKED:
-                self._abort(rec)
-            rec.state = RUNNING
-            rec.resume = rec.switch
-            rec.value = None
-            rec.pending = None
-            if rec.timer is not None:
-                self._timers.cancel(rec.timer)
-                rec.timer = None
-            raise
-        if rec.timer is not None:
-            self._timers.cancel(rec.timer)
-            rec.timer = None
-        rec.value = None  # the hub's copy of what we were handed
-        pending = rec.pending
-        if pending is not None:
-            rec.pending = None
-            if rec.state == WOKEN and rec.on_abandon is not None:
-                rec.state = RUNNING
-                rec.on_abandon(value)
-            rec.state = RUNNING
-            raise pending
-        rec.state = RUNNING
-        return value
+    # -- what it shows (read-only views: _introspect) ---------------------------
 
-    def unpark(self, rec: Parked, value: Any = None) -> bool:
-        """Wake a parked thread with ``value``; False if it was already woken or gone."""
-        if rec.state != PARKED:
-            return False
-        if self._ident != _stdlib.get_ident():
-            raise CrossThreadError(cross_thread_message(rec.reason))
-        rec.state = WOKEN
-        rec.value = value
-        self._ready.append(rec)
-        return True
+    statistics = _introspect.statistics
+    timers = _introspect.timers
+    timer_counts = _introspect.timer_counts
+    timer_entries = _introspect.timer_entries
+    queued_tasks = _introspect.queued_tasks
+    fd_waiters = _introspect.fd_waiters
+    progress = _introspect.progress
+    busy = _introspect.busy
 
-    def throw(self, glet: greenlet, exc: BaseException, *, front: bool = False, soft: bool = False) -> bool:
-        """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it).
-
-        ``soft``: if ``glet`` was already woken from its wait (handed a value
-        it has not run with yet), keep that wait's result and raise ``exc`` at
-        the start of its next wait instead (see ``_parking``); returns False
-        then, True otherwise.
-        """
-        self._check_thread("throw")
-        if not isinstance(exc, BaseException):
-            raise TypeError(f"throw() needs an exception instance, not {exc!r}")
-        if glet is _getcurrent():
-            raise exc
-        rec: Parked | None = getattr(glet, "rec", None)
-        if rec is not None and rec.hub is not self:
-            raise CrossThreadError(cross_thread_message("throw"))
-        if rec is not None and rec.state != RUNNING:
-            if rec.state != PARKED:
-                if soft and rec.state == WOKEN and rec.pending is None:
-                    if rec.deferred is None:
-                        rec.deferred = exc
-                    return False
-                if rec.pending is None:  # already due to resume: raise on resumption
-                    rec.pending = exc
-                return True
-            rec.state = ABORTED
-            self._abort(rec)
-        elif glet.dead:
-            return True
-        else:
-            rec = Parked(self, glet)  # a raw greenlet we never parked: a one-off record
-        rec.resume = glet.throw
-        rec.value = exc
-        if front:
-            self._ready.appendleft(rec)
-        else:
-            self._ready.append(rec)
-        return True
-
-    def _expire(self, rec: Parked) -> None:
-        rec.timer = None  # fired: nothing to cancel on resumption
-        if rec.state == PARKED:
-            rec.state = TIMED_OUT_STATE
-            if rec.queue is not None or rec.fd >= 0:
-                self._abort(rec)
-            rec.value = TIMED_OUT
-            self._ready.append(rec)
-
-    def _abort(self, rec: Parked) -> None:
-        if rec.queue is not None:
-            rec.queue.remove(rec)
-        elif rec.fd >= 0 and rec.events & SHARED:
-            self._leave_lines(rec)  # promotes the next waiter on that fd (_fdqueue)
-        elif rec.fd >= 0:
-            fd = rec.fd
-            if rec.events & _pollers.READ and self._readers.get(fd) is rec:
-                del self._readers[fd]
-            if rec.events & _pollers.WRITE and self._writers.get(fd) is rec:
-                del self._writers[fd]
-
-    def yield_now(self) -> None:
-        """Let every other ready green thread run once, and I/O be polled."""
-        glet = _getcurrent()
-        if glet is self.greenlet:
-            return
-        rec = record_of(glet, self)
-        if rec.deferred is not None:
-            raise take_deferred(rec)
-        self._spare = 0  # a yield must reach the hub's poll, never hand off to itself
-        rec.reason = "sleep(0)"
-        rec.queue = None
-        rec.on_abandon = None
-        rec.state = WOKEN
-        rec.value = None
-        self._ready.append(rec)
-        self._switch_out(rec)
+    @property
+    def poller_name(self) -> str:
+        """Which I/O manager this hub runs on (``epoll``, ``poll``, ``select``...)."""
+        return self.io.name
 
     # -- the loop ---------------------------------------------------------
 
-    def _run(self) -> None:
+    def run_pass(self, poll: bool = True) -> None:
+        """One pass of the loop: poll I/O, fire due timers, run callbacks, resume the ready.
+
+        ``poll=False`` skips step 1 (a driver whose own loop already polled).
+        Runs in the hub's greenlet; an exception from a callback propagates
+        (``_run`` reports it, see ``report``).
+        """
         callback: Any
         args: Any
-        rec: Any
-        ready, calls = self._ready, self._calls
-        next_resume, next_call = ready.popleft, calls.popleft
-        timers = self._timers
-        monotonic = _stdlib.monotonic
-        self._pass_start = monotonic()
+        ready, calls, timers = self._ready, self._calls, self._timers
+        # 0. The pass that just ended: one clock read per pass (it also
+        #    serves step 2), for statistics() and parked records' ``since``.
+        now = _stdlib.monotonic()
+        if now > self._pass_start + self._longest_pass:  # (max() costs a call)
+            self._longest_pass = now - self._pass_start
+        self._passes += 1
+        # 1. Poll I/O: without waiting if something is ready, else until the next timer.
+        if poll:
+            if ready or calls:
+                if self.io.readers or self.io.writers:
+                    self.io.poll(0.0)
+                if self._xthread:
+                    self._drain_xthread()
+            else:
+                self._sleep(self._idle_timeout())
+                now = _stdlib.monotonic()
+        elif self._xthread:
+            self._drain_xthread()
+        self._pass_start = now
+        # 2. Fire due timers (their callbacks only mark threads ready).
+        if timers._heap:
+            now = self.clock()
+            if timers._heap[0] <= now:
+                timers.run_due(now)
+        # 3. Run the queued callbacks (spawns, cross-thread calls, call_soon).
+        if calls:
+            next_call = calls.popleft
+            for _ in range(len(calls)):
+                callback, args = next_call()
+                callback(*args)
+            callback = args = None  # the resumed threads must not find their task held here
+        # 4. Resume the threads ready now; what they make ready waits a pass.
+        #    A parking thread may resume the next one itself (direct hand-off,
+        #    _parking.suspend): it spends this pass's budget, then a few spares
+        #    when no fd is watched.
+        self._budget = len(ready)
+        self._spare = SPARE_HANDOFFS
+        self._switches += self._budget
+        next_resume = ready.popleft
+        while self._budget > 0:
+            self._budget -= 1
+            rec = next_resume()
+            rec.resume(rec.value)
+        self._spare = 0
+
+    def _run(self) -> None:
+        run_pass = self.run_pass
+        self._pass_start = _stdlib.monotonic()
         while True:
             try:
                 while True:
-                    # 0. The pass that just ended: one clock read per pass (it also
-                    #    serves step 2), for statistics() and parked records' ``since``.
-                    now = monotonic()
-                    if now > self._pass_start + self._longest_pass:  # (max() costs a call)
-                        self._longest_pass = now - self._pass_start
-                    self._passes += 1
-                    # 1. Poll I/O: without waiting if something is ready, else until the next timer.
-                    if ready or calls:
-                        if self._readers or self._writers:
-                            self._poll(0.0)
-                        elif self._xthread:
-                            self._drain_xthread()
-                    else:
-                        self._poll(self._idle_timeout())
-                        now = monotonic()
-                    self._pass_start = now
-                    # 2. Fire due timers (their callbacks only mark threads ready).
-                    if timers._heap:
-                        if self._virtual is not None:
-                            now = self.clock()
-                        if timers._heap[0] <= now:
-                            timers.run_due(now)
-                    # 3. Run the queued callbacks (spawns, cross-thread calls, call_soon).
-                    if calls:
-                        for _ in range(len(calls)):
-                            callback, args = next_call()
-                            callback(*args)
-                        callback = args = None  # keep nothing alive while idle
-                    # 4. Resume the threads ready now; what they make ready waits a pass.
-                    #    A parking thread may resume the next one itself (direct hand-off,
-                    #    _switch_out): it spends this pass's budget, then a few spares
-                    #    when no fd is watched.
-                    self._budget = len(ready)
-                    self._spare = SPARE_HANDOFFS
-                    self._switches += self._budget
-                    while self._budget > 0:
-                        self._budget -= 1
-                        rec = next_resume()
-                        rec.resume(rec.value)
-                    self._spare = 0
-                    rec = None  # keep nothing alive while idle
+                    run_pass()
             except GreenletExit:
                 raise  # the hub itself is being collected
-            except (KeyboardInterrupt, SystemExit) as exc:
-                self._budget = self._spare = 0
-                self.throw(self._root, exc, front=True)
-            except BaseException as exc:  # the hub's single catch-all: reported, never silenced
-                self._budget = self._spare = 0
-                report = log.error if self.debug_exceptions else log.debug  # never silenced
-                report("greenlane hub: unhandled error in a callback", exc_info=exc)
+            except BaseException as exc:  # the hub's single catch-all
+                self.report(exc)
+
+    def report(self, exc: BaseException) -> None:
+        """An exception escaped a pass: re-raise an interrupt in the main green thread, log the rest."""
+        self._budget = self._spare = 0
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            self.throw(self.root, exc, front=True)
+        else:
+            report = log.error if self.debug_exceptions else log.debug  # never silenced
+            report("greenlane hub: unhandled error in a callback", exc_info=exc)
+
+    def idle_timeout(self) -> float | None:
+        """How long the hub may sleep now (None: until woken); reports a deadlock, advances a test clock."""
+        return self._idle_timeout()
 
     def _idle_timeout(self) -> float | None:
-        """How long the hub may sleep when nothing is ready (None: until woken)."""
         if self._xthread or self._ready or self._calls:
             return 0.0
         deadline = self._timers.next_deadline()
-        only_timers = not (self._readers or self._writers or self._pending_external)
+        only_timers = not (self.io.readers or self.io.writers or self._pending_external)
         if deadline is None:
-            if only_timers and not other_threads_alive() and not python_signal_handlers(self._ident):
+            if only_timers and not other_threads_alive() and not python_signal_handlers(self.ident):
                 self._deadlock()
                 return 0.0
             return None
-        if self._virtual is not None and only_timers:
-            self._virtual.advance(max(0.0, deadline - self.clock()))
+        if self._advance is not None and only_timers:
+            self._advance(max(0.0, deadline - self.clock()))  # nothing else can happen first
             return 0.0
         return max(0.0, deadline - self.clock())
 
-    def _poll(self, timeout: float | None) -> None:
-        if timeout != 0.0:
-            self._polling = True
-            if self._xthread:
-                timeout = 0.0
-        try:
-            if timeout != 0.0:  # about to sleep: two clock reads are nothing next to it
+    def _sleep(self, timeout: float | None) -> None:
+        """Step 1 when nothing is ready: poll up to ``timeout``, counting the time asleep."""
+        if timeout == 0.0:
+            self.io.poll(0.0)
+        else:
+            self.polling = True
+            try:
+                if self._xthread:  # queued before polling was set: it did not wake us
+                    timeout = 0.0
                 start = _stdlib.monotonic()
-                events = self._poller.poll(timeout)
+                self.io.poll(timeout)
                 slept = _stdlib.monotonic() - start
                 self._poll_time += slept
-                if self._virtual is not None:
-                    self._virtual.advance(slept)
-            else:
-                events = self._poller.poll(timeout)
-        finally:
-            self._polling = False
-        if events:
-            self._dispatch_all(events)
+                if self._advance is not None:
+                    self._advance(slept)
+            finally:
+                self.polling = False
         if self._xthread:
             self._drain_xthread()
 
@@ -545,15 +377,14 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
             append(xthread.popleft())
 
     def _deadlock(self) -> None:
-        rec: Parked | None = getattr(self._root, "rec", None)
+        rec: Parked | None = getattr(self.root, "rec", None)
         if rec is None or rec.state != PARKED:
             raise RuntimeError(f"greenlane hub: idle while the main green thread is not parked: {rec!r}")
-        what = rec.reason if rec is not None and rec.state == PARKED else "something"
         others = self._tasks_alive
         self.throw(
-            self._root,
+            self.root,
             DeadlockError(
-                f"the main green thread waits on {what} forever: nothing is ready, no timer is "
+                f"the main green thread waits on {rec.reason} forever: nothing is ready, no timer is "
                 f"pending, no fd is watched and no other OS thread has work pending "
                 f"({others} other green thread{'s' if others != 1 else ''} also blocked)"
             ),
@@ -572,7 +403,6 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
         """A worker greenlet's whole life: run tasks, park idle between them."""
         me: _Worker = _getcurrent()  # type: ignore[assignment]
         idle = self._idle
-        hub_switch = self.greenlet.switch
         while True:
             task = me.task
             assert task is not None
@@ -582,68 +412,125 @@ class Hub(FdWaits, Wakeup, Introspection, EventletHubAPI):
             me.task = task = None  # an idle worker keeps no task alive...
             me.gr_context = None  # ...nor its contextvars
             self._tasks_alive -= 1
-            if len(idle) >= MAX_IDLE_WORKERS or self._closed:
+            if len(idle) >= MAX_IDLE_WORKERS or self.closed:
                 return
             idle.append(me)
-            hub_switch()
+            self.greenlet.switch()
 
-    def _check_thread(self, what: str) -> None:
-        if self._ident != _stdlib.get_ident():
+    # -- settings and life ----------------------------------------------------
+
+    def set_clock(self, clock: Clock | None) -> None:
+        """Read time from ``clock`` (None: back to monotonic); only while no timer is pending."""
+        if len(self._timers):
+            raise RuntimeError(f"install the clock before setting timers: {self!r}")
+        self.clock = _stdlib.monotonic if clock is None else clock.now
+        self._advance = None if clock is None else clock.advance
+
+    def has_work(self) -> bool:
+        """True if anything is ready, queued, timed, waited on an fd, or a green thread lives."""
+        return bool(
+            self._ready or self._calls or len(self._timers) or self.io.readers or self.io.writers
+            or self._tasks_alive
+        )
+
+    def discard_work(self) -> None:
+        """Forget every pending wait, timer and callback (a test harness after a failed test)."""
+        self._ready.clear()
+        self._calls.clear()
+        self._timers.clear()
+        self.io.clear()
+        self._tasks_alive = 0
+
+    def check_thread(self, what: str) -> None:
+        """``CrossThreadError`` naming ``what`` unless called from this hub's OS thread."""
+        if self.ident != _stdlib.get_ident():
             raise CrossThreadError(cross_thread_message(what))
+
+    def after_fork(self) -> None:
+        """In a forked child: this thread owns the hub; work of threads that did not survive is gone."""
+        self.ident = _stdlib.get_ident()
+        self.io.after_fork()
+        self._xthread.clear()
+        self._pending_external = 0
+
+    def close(self) -> None:
+        """Release the I/O manager (the hub must be idle)."""
+        self.closed = True
+        self.io.close()
 
     def __repr__(self) -> str:
         s = self.statistics()
         return (
-            f"<Hub {self._poller.name} thread={self._ident} ready={s.ready} timers={s.timers} "
+            f"<Hub {self.io.name} thread={self.ident} ready={s.ready} timers={s.timers} "
             f"readers={s.readers} writers={s.writers} green_threads={s.green_threads}>"
         )
 
 
-def _preferred_poller() -> str | None:
-    return getattr(_tls, "poller", None) or read_config().hub
+_threadhub.set_hub_class(Hub)
+
+
+def frame_role(code: CodeType) -> str | None:
+    """What a greenlet whose outermost frame runs ``code`` is: ``"worker"``, ``"hub"`` or None."""
+    if code is Hub._work.__code__:
+        return "worker"
+    if code is Hub._run.__code__:
+        return "hub"
+    return None
+
+
+def observe_new_hubs(observer: Callable[[Hub], object] | None) -> None:
+    """Call ``observer(hub)`` with every hub created from now on (None: stop); one observer."""
+    Hub.on_new = observer
+
+
+def observe_spawns(observer: Callable[[Task], object] | None) -> None:
+    """Call ``observer(task)`` as every green thread is created from now on (None: stop); one observer."""
+    Task.on_new = observer
+
+
+def wrap_timer_callbacks(wrapper: Callable[[Callable[..., Any]], Callable[..., Any]] | None) -> None:
+    """Pass every ``call_later`` callback set from now on through ``wrapper`` (None: stop)."""
+    Hub.timer_wrapper = wrapper
 
 
 def set_preferred_poller(name: str | None) -> None:
-    """Make this thread's next hubs use poller ``name`` (None: ``GREENLANE_HUB`` or the best)."""
-    if name is not None and name != "asyncio":
-        _pollers.make_poller(name).close()  # validates the name
-    _tls.poller = name
+    """Make this thread's next hubs use I/O manager ``name`` (None: ``GREENLANE_HUB`` or the best)."""
+    if name is not None:
+        check_io_manager_name(name)
+    _threadhub.set_preferred_io(name)
 
 
 def check_hub_idle() -> None:
     """Raise ``RuntimeError`` if this thread's hub still has work (so it cannot be replaced)."""
-    hub: Hub | None = getattr(_tls, "hub", None)
-    if hub is None:
-        return
-    if hub._ready or hub._calls or len(hub._timers) or hub._readers or hub._writers or hub._tasks_alive:
+    hub = _threadhub.existing_hub()
+    if hub is not None and hub.has_work():
         raise RuntimeError(f"cannot replace a hub that still has work: {hub!r}")
 
 
 def reset_thread_hub() -> None:
     """Drop this thread's hub (it must be idle) so the next ``get_hub()`` makes a new one."""
-    hub: Hub | None = getattr(_tls, "hub", None)
+    check_hub_idle()
+    hub = _threadhub.forget_hub()
     if hub is None:
         return
-    check_hub_idle()
-    del _tls.hub
-    if getattr(hub._root, "rec", None) is not None:
-        delattr(hub._root, "rec")
+    if getattr(hub.root, "rec", None) is not None:
+        delattr(hub.root, "rec")
     hub.close()
 
 
 def _after_fork_in_child() -> None:
-    hub: Hub | None = getattr(_tls, "hub", None)
+    hub = _threadhub.existing_hub()
     if hub is not None:
-        hub._after_fork()
+        hub.after_fork()
 
 
 def _at_exit() -> None:
     # At interpreter exit greenlet kills the green threads still parked, by
     # throwing GreenletExit into each; a worker ending that way must simply
     # finish, not park again in a hub that will never run.
-    hub: Hub | None = getattr(_tls, "hub", None)
+    hub = _threadhub.existing_hub()
     if hub is not None:
-        hub._closed = True
+        hub.closed = True
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

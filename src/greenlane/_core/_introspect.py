@@ -1,24 +1,26 @@
-"""What a hub shows about itself: ``statistics()`` and eventlet's listing calls.
+"""What a hub shows about itself: ``statistics()`` and the views dumps and detectors read.
 
-Read-only views over the hub's fields, kept apart from the loop so ``_hub``
-stays about scheduling. ``Hub`` mixes ``Introspection`` in, as it does
-``FdWaits`` and ``Wakeup``.
+Read-only functions over the hub's fields, kept apart from the loop so
+``_hub`` stays about scheduling; ``Hub`` binds each as a method (``stats =
+_introspect.statistics`` in its body: a plain function, no mixin). Several
+are read from another OS thread (the blocking detector, a dump of another
+thread's hub): they copy before they iterate and are approximate there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from greenlet import greenlet
+from typing import TYPE_CHECKING, Any
 
 from . import _pollers, _stdlib
-from ._compat import EVTYPE_READ, EVTYPE_WRITE
-from ._parking import Parked
-from ._timers import Timer, TimerHeap
+from ._parking import Parked, expire
+from ._timers import ARGS, CALLBACK, WHEN, Timer
 
-__all__ = ["FdWaiter", "HubStatistics", "Introspection"]
+if TYPE_CHECKING:
+    from ._hub import Hub
+
+__all__ = ["HubStatistics", "TimerEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,97 +68,76 @@ class HubStatistics:
 
 
 @dataclass(frozen=True, slots=True)
-class FdWaiter:
-    """A snapshot of one green thread waiting on an fd, shaped as eventlet's ``FdListener``.
+class TimerEntry:
+    """A pending timer as a dump shows it: ``parked`` is the record whose wait it times out, if any."""
 
-    ``evtype`` is eventlet's ``"read"`` or ``"write"``; ``greenlet`` is the
-    waiting greenlet (a pooled worker for a spawned green thread: its
-    ``task`` attribute is the ``GreenThread``); ``reason`` what it waits for.
-    """
-
-    evtype: str
-    fileno: int
-    greenlet: greenlet
-    reason: str
-
-    def __repr__(self) -> str:
-        return f"<FdWaiter {self.evtype} fd={self.fileno} reason={self.reason!r}>"
+    when: float
+    callback: Callable[..., Any]
+    args: tuple[Any, ...]
+    parked: Parked | None
 
 
-class Introspection:
-    """The introspection half of the hub (a mixin: ``Hub`` supplies the fields below)."""
+def statistics(hub: Hub) -> HubStatistics:
+    """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
+    now = _stdlib.monotonic()
+    longest = hub._longest_pass
+    if hub._passes and not hub.polling and now - hub._pass_start > longest:
+        longest = now - hub._pass_start  # the pass in progress (the caller runs inside it)
+    return HubStatistics(
+        ready=len(hub._ready) + len(hub._calls),
+        timers=len(hub._timers),
+        readers=len(hub.io.waiters(_pollers.READ)),
+        writers=len(hub.io.waiters(_pollers.WRITE)),
+        green_threads=hub._tasks_alive,
+        switches=hub._switches,
+        passes=hub._passes,
+        uptime=now - hub._created,
+        poll_time=hub._poll_time,
+        longest_pass=longest,
+        polling=hub.polling,
+    )
 
-    _ready: Any
-    _calls: Any
-    _timers: TimerHeap
-    _readers: dict[int, Parked]
-    _writers: dict[int, Parked]
-    _fd_lines: dict[tuple[int, int], Any]
-    _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
-    _tasks_alive: int
-    _switches: int
-    _passes: int
-    _polling: bool
-    _pass_start: float
-    _longest_pass: float
-    _created: float
-    _poll_time: float
-    clock: Callable[[], float]
 
-    def statistics(self) -> HubStatistics:
-        """A snapshot of this hub's queues, counters and times (see ``HubStatistics``)."""
-        now = _stdlib.monotonic()
-        longest = self._longest_pass
-        if self._passes and not self._polling and now - self._pass_start > longest:
-            longest = now - self._pass_start  # the pass in progress (the caller runs inside it)
-        return HubStatistics(
-            ready=len(self._ready) + len(self._calls),
-            timers=len(self._timers),
-            readers=len(self._waiters(self._readers, _pollers.READ)),
-            writers=len(self._waiters(self._writers, _pollers.WRITE)),
-            green_threads=self._tasks_alive,
-            switches=self._switches,
-            passes=self._passes,
-            uptime=now - self._created,
-            poll_time=self._poll_time,
-            longest_pass=longest,
-            polling=self._polling,
-        )
+def timers(hub: Hub) -> list[Timer]:
+    """The pending timers, earliest first."""
+    return [Timer(hub._timers, entry) for entry in hub._timers.live()]
 
-    def _waiters(self, table: dict[int, Parked], bit: int) -> list[Parked]:
-        if not self._fd_lines:
-            return list(table.values())
-        out: list[Parked] = []
-        for fd, head in table.items():
-            out.append(head)
-            out.extend(self._fd_lines.get((fd, bit), ()))
-        return out
 
-    def get_readers(self) -> list[FdWaiter]:
-        """The green threads waiting to read an fd, as eventlet's listener records (its name).
+def timer_counts(hub: Hub) -> tuple[int, int]:
+    """(timers held, cancelled ones among them not yet dropped): eventlet's two counts."""
+    return hub._timers._count, hub._timers._cancelled
 
-        Each fd's waiters in the order they will be woken (see ``_fdqueue``).
-        """
-        waiters = self._waiters(self._readers, _pollers.READ)
-        return [FdWaiter(EVTYPE_READ, r.fd, r.glet, r.reason) for r in waiters]
 
-    def get_writers(self) -> list[FdWaiter]:
-        """The green threads waiting to write an fd, as eventlet's listener records (its name)."""
-        waiters = self._waiters(self._writers, _pollers.WRITE)
-        return [FdWaiter(EVTYPE_WRITE, r.fd, r.glet, r.reason) for r in waiters]
+def timer_entries(hub: Hub) -> list[TimerEntry]:
+    """The pending timers, earliest first, with what each will call (for dumps)."""
+    out = []
+    for entry in hub._timers.live():
+        callback, args = entry[CALLBACK], entry[ARGS]
+        parked = args[0] if callback is expire and args and isinstance(args[0], Parked) else None
+        out.append(TimerEntry(entry[WHEN], callback, args, parked))
+    return out
 
-    def get_timers_count(self) -> int:
-        """eventlet's count of timers held: pending ones, plus cancelled ones not yet dropped.
 
-        ``statistics().timers`` counts the pending ones only.
-        """
-        return self._timers._count
+def queued_tasks(hub: Hub) -> list[Any]:
+    """Tasks spawned but not started yet, in start order."""
+    start = hub._start
+    return [args[0] for cb, args in list(hub._calls) if cb == start]
 
-    def timers(self) -> list[Timer]:
-        """The pending timers, earliest first."""
-        return [Timer(self._timers, entry) for entry in self._timers.live()]
 
-    @property
-    def poller_name(self) -> str:
-        """Which backend this hub polls with."""
-        return self._poller.name
+def fd_waiters(hub: Hub, bit: int) -> list[Parked]:
+    """The records waiting on fds for ``bit`` (READ or WRITE), each fd's in wake-up order."""
+    return hub.io.waiters(bit)
+
+
+def progress(hub: Hub) -> tuple[int, int] | None:
+    """(switches, passes) so far, or None while asleep in the poller; readable from any thread."""
+    return None if hub.polling else (hub._switches, hub._passes)
+
+
+def busy(hub: Hub) -> bool:
+    """Whether anyone could be kept waiting by this hub (read from another thread: approximate)."""
+    return bool(
+        hub._tasks_alive or hub._ready or hub._calls or len(hub._timers)
+        or hub.io.readers or hub.io.writers or hub._xthread
+    )
+

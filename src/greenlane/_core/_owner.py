@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _stdlib
 from ._errors import CrossThreadError
-from ._hub import Hub, _tls, get_hub
+from ._threadhub import existing_hub, get_hub
 from ._wakers import is_main_thread
+
+if TYPE_CHECKING:
+    from ._hub import Hub
 
 __all__ = ["Owned"]
 
@@ -58,16 +61,16 @@ class Owned:
 
         False means the calling thread now owns the primitive: run ``body`` now.
         """
-        hub: Hub | None = getattr(_tls, "hub", None)
+        hub = existing_hub()
         with _claim_lock:
             owner = self._owner
             if owner is None:
                 if hub is None:  # a native thread, and no green thread can be inside
                     body(*args)
                     return True
-                self._owner, self._owner_ident = hub, hub._ident
+                self._owner, self._owner_ident = hub, hub.ident
                 return False
-        if owner._ident == _stdlib.get_ident():
+        if owner.ident == _stdlib.get_ident():
             return False
         owner.call_soon_threadsafe(body, *args)
         return True
@@ -82,13 +85,13 @@ class Owned:
         a call that need not wait with ``_try_unowned``, else it waits through
         ``greenlane._native.wait_from_native``.
         """
-        hub: Hub | None = getattr(_tls, "hub", None)
+        hub = existing_hub()
         if hub is None and is_main_thread(_stdlib.get_ident()):
             hub = get_hub()
         with _claim_lock:
             owner = self._owner
             if owner is None and hub is not None:
-                self._owner, self._owner_ident = hub, hub._ident
+                self._owner, self._owner_ident = hub, hub.ident
                 return hub
         if owner is not None and hub is not None and owner is not hub:
             raise CrossThreadError(

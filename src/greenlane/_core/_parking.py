@@ -1,26 +1,35 @@
-"""Parking: the one way a green thread waits, and the one way it is woken.
+"""Parking: the one state machine of a waiting green thread, every transition in this module.
 
 Each greenlet that ever waits owns one ``Parked`` record for its whole life
 (a slot on pooled workers, an attribute on other greenlets), reused for every
 wait instead of allocated per wait: with thousands of waiting threads, every
 object allocated per wait lengthens the garbage collector's passes. The
 record's state decides who may wake it, so a thread is woken at most once per
-park no matter how many things race to wake it (a value handed by
-``unpark``, its timer, a kill or a ``Timeout``):
+park no matter how many things race to wake it (a value handed by a wake, its
+timer, a kill or a ``Timeout``):
 
-    RUNNING --park----> PARKED     (in a queue / an fd table / with a timer)
-    PARKED  --unpark--> WOKEN      value queued for delivery
-    PARKED  --timer---> TIMED_OUT  ``TIMED_OUT`` queued for delivery
-    PARKED  --throw---> ABORTED    exception queued for delivery
-    WOKEN/TIMED_OUT --throw--> (same), exception kept in ``pending``
-    any     --resumed-> RUNNING
+    RUNNING --park / park on an fd--> PARKED   (in a queue or an fd table, maybe a timer)
+    RUNNING --yield--------> WOKEN      already in the ready queue
+    PARKED  --wake---------> WOKEN      value queued for delivery       (``wake``)
+    PARKED  --timer--------> TIMED_OUT  ``TIMED_OUT`` queued            (``expire``)
+    PARKED  --throw--------> ABORTED    exception queued                (``throw``)
+    WOKEN/TIMED_OUT --throw> (same), exception kept in ``pending``
+    any     --resumed------> RUNNING                                    (``suspend``)
 
-A thread killed after it was handed a value but before it ran (the last
-row) raises the exception when it resumes, and the value goes to the park's
-``on_abandon`` so a primitive can pass it to the next waiter: a wake-up is
-never lost.
+Who calls what: ``park`` (wait queues, ``Hub.park``) and the I/O manager's
+``wait_fd`` enter PARKED then call ``suspend``, which arms the timer,
+switches out (``Hub.switch_out``: the hub, or the next ready thread
+directly) and, on resumption, cancels the timer and delivers what the record
+was resumed with. Readiness (the I/O manager) and wait queues call ``wake``;
+the timer heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
+table on expiry or abort is ``abort``, the one place that knows both.
 
-A *soft* throw (``Hub.throw(..., soft=True)``, what a ``Timeout`` does) that
+A thread killed after it was handed a value but before it ran (the
+WOKEN --throw row) raises the exception when it resumes, and the value goes
+to the park's ``on_abandon`` so a primitive can pass it to the next waiter: a
+wake-up is never lost.
+
+A *soft* throw (``throw(..., soft=True)``, what a ``Timeout`` does) that
 finds the thread WOKEN does not undo the wait that already succeeded: the
 thread resumes with its value, and the exception waits in ``deferred`` to be
 raised at the start of its next wait. So an operation that completed (an item
@@ -28,8 +37,13 @@ handed over, a put accepted, a unit granted) is never reported as timed out,
 and a caller that retries on ``Timeout`` never does the work twice; the
 timeout still interrupts the next wait. ``Timeout.cancel`` withdraws a
 deferred exception that is still its own, and a worker forgets one when its
-task ends. Invariant (kept by ``Hub._abort``): a wait queue, a reader or
-writer table and a live timer only ever hold records that are PARKED.
+task ends.
+
+Invariants (kept by ``abort`` and the I/O manager's ``discard``): a wait
+queue, a reader or writer table and a live timer only ever hold records that
+are PARKED; a record is in at most one of them (an fd wait may sit in both
+tables of its fd); the hub's ready queue holds records that are WOKEN,
+TIMED_OUT or ABORTED, each once.
 """
 
 from __future__ import annotations
@@ -41,19 +55,35 @@ from typing import TYPE_CHECKING, Any, Final
 from greenlet import getcurrent as _getcurrent
 from greenlet import greenlet
 
+from . import _stdlib
+from ._errors import CrossThreadError, cross_thread_message
+from ._threadhub import get_hub
 from ._timeouts import check_timeout
 
 if TYPE_CHECKING:
     from ._hub import Hub
 
-__all__ = ["TIMED_OUT", "Parked", "park", "record_of", "take_deferred"]
+__all__ = [
+    "TIMED_OUT",
+    "Parked",
+    "abort",
+    "expire",
+    "park",
+    "record_of",
+    "suspend",
+    "take_deferred",
+    "throw",
+    "unpark",
+    "wake",
+    "yield_now",
+]
 
 RUNNING: Final = 0
 PARKED: Final = 1
 WOKEN: Final = 2
 TIMED_OUT_STATE: Final = 3
 ABORTED: Final = 4
-_STATE_NAMES: Final = ("running", "parked", "woken", "timed out", "aborted")
+STATE_NAMES: Final = ("running", "parked", "woken", "timed out", "aborted")
 
 
 class _TimedOut:
@@ -117,7 +147,7 @@ class Parked:
 
     def __repr__(self) -> str:
         where = f" fd={self.fd}" if self.fd >= 0 else ""
-        return f"<Parked {_STATE_NAMES[self.state]} reason={self.reason!r}{where}>"
+        return f"<Parked {STATE_NAMES[self.state]} reason={self.reason!r}{where}>"
 
 
 def record_of(glet: greenlet, hub: Hub) -> Parked:
@@ -125,7 +155,10 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
     rec: Parked | None = getattr(glet, "rec", None)
     if rec is None or rec.hub is not hub:
         if glet is hub.greenlet:
-            return hub.record_of_hub_greenlet()  # raises, unless the hub can hand its greenlet over
+            hand_over = getattr(hub.io, "record_of_hub_greenlet", None)  # asyncio's (_aio)
+            if hand_over is None:
+                raise RuntimeError("cannot block in the hub greenlet")
+            return hand_over()  # type: ignore[no-any-return]
         rec = glet.rec = Parked(hub, glet)  # type: ignore[attr-defined]
     return rec
 
@@ -138,15 +171,18 @@ def take_deferred(rec: Parked) -> BaseException:
     return exc
 
 
+# -- entering a wait ----------------------------------------------------------
+
+
 def park(
     reason: str,
     timeout: float | None = None,
     queue: deque[Parked] | None = None,
     on_abandon: Callable[[Any], object] | None = None,
 ) -> Any:
-    """Suspend the calling green thread until unparked, thrown into, or timed out.
+    """Suspend the calling green thread until woken, thrown into, or timed out.
 
-    Returns the value given to ``unpark``, or ``TIMED_OUT``. The record is
+    Returns the value given to ``wake``, or ``TIMED_OUT``. The record is
     appended to ``queue`` (when given) and removed from it on timeout or
     abort, so a queue holds exactly the records still parked.
     """
@@ -158,21 +194,165 @@ def park(
     try:
         rec: Parked = glet.rec  # type: ignore[attr-defined]
     except AttributeError:
-        from ._hub import get_hub
-
         rec = record_of(glet, get_hub())
     if rec.deferred is not None:
         raise take_deferred(rec)
     hub = rec.hub
-    rec.reason = reason
     rec.queue = queue
     rec.on_abandon = on_abandon
-    rec.since = hub._pass_start  # a time the hub already has: no clock read per park
-    rec.state = PARKED
     if queue is not None:
         queue.append(rec)
-    if timeout is not None:
+    return suspend(hub, rec, PARKED, reason, timeout)
+
+
+def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | None) -> Any:
+    """Enter ``state`` (PARKED, or WOKEN for a yield) and switch away; return what ``rec`` resumes with.
+
+    The caller has put ``rec`` where it waits (a queue, its fd's tables) and
+    set ``queue``/``on_abandon``. This arms the timeout and leaves: to the
+    next ready thread directly while the hub's pass has budget for it (direct
+    hand-off: see ``Hub.run_pass``, step 4), else to the hub. On the way
+    back it cancels the timer, raises a pending exception (handing an
+    abandoned value to ``on_abandon``) and leaves the record RUNNING.
+    """
+    rec.reason = reason
+    rec.since = hub._pass_start  # a time the hub already has: no clock read per park
+    rec.state = state
+    ready = hub._ready
+    if state == WOKEN:  # a yield: queued behind the others, and never handed off to itself
+        hub._spare = 0
+        rec.value = None
+        ready.append(rec)
+    elif timeout is not None:
         rec.timer = rec.spare = hub._timers.add_reusing(
-            rec.spare, hub.clock() + timeout, hub._expire, rec.args
+            rec.spare, hub.clock() + timeout, expire, rec.args
         )
-    return hub._switch_out(rec)
+    try:
+        if hub._budget > 0:
+            hub._budget -= 1
+            nxt = ready.popleft()
+            value = nxt.resume(nxt.value)
+        elif hub._spare > 0 and ready and not (hub.io.readers or hub.io.writers):
+            hub._spare -= 1
+            hub._switches += 1
+            nxt = ready.popleft()
+            value = nxt.resume(nxt.value)
+        else:
+            value = hub.greenlet.switch()
+    except BaseException:
+        # Thrown into: by throw() (already ABORTED), or by someone else
+        # (greenlet's own GreenletExit on collection), then clean up here.
+        if rec.state == PARKED:
+            abort(rec)
+        rec.state = RUNNING
+        rec.resume = rec.switch
+        rec.value = None
+        rec.pending = None
+        if rec.timer is not None:
+            hub._timers.cancel(rec.timer)
+            rec.timer = None
+        raise
+    if rec.timer is not None:
+        hub._timers.cancel(rec.timer)
+        rec.timer = None
+    rec.value = None  # the hub's copy of what we were handed
+    pending = rec.pending
+    if pending is not None:
+        rec.pending = None
+        if rec.state == WOKEN and rec.on_abandon is not None:
+            rec.state = RUNNING
+            rec.on_abandon(value)
+        rec.state = RUNNING
+        raise pending
+    rec.state = RUNNING
+    return value
+
+
+def yield_now(hub: Hub) -> None:
+    """Let every other ready green thread run once, and I/O be polled."""
+    glet = _getcurrent()
+    if glet is hub.greenlet:
+        return
+    rec = record_of(glet, hub)
+    if rec.deferred is not None:
+        raise take_deferred(rec)
+    rec.queue = None
+    rec.on_abandon = None
+    suspend(hub, rec, WOKEN, "sleep(0)", None)
+
+
+# -- leaving it -----------------------------------------------------------------
+
+
+def wake(rec: Parked, value: Any) -> None:
+    """PARKED -> WOKEN: queue ``rec`` to resume with ``value`` (already out of its queue or table)."""
+    rec.state = WOKEN
+    rec.value = value
+    rec.hub._ready.append(rec)
+
+
+def unpark(hub: Hub, rec: Parked, value: Any = None) -> bool:
+    """Wake a parked thread with ``value``; False if it was already woken or gone."""
+    if rec.state != PARKED:
+        return False
+    if hub.ident != _stdlib.get_ident():
+        raise CrossThreadError(cross_thread_message(rec.reason))
+    wake(rec, value)  # a record parked in a queue was taken out of it by the caller
+    return True
+
+
+def expire(rec: Parked) -> None:
+    """The timer of ``rec`` fired: PARKED -> TIMED_OUT."""
+    rec.timer = None  # fired: nothing to cancel on resumption
+    if rec.state == PARKED:
+        rec.state = TIMED_OUT_STATE
+        abort(rec)
+        rec.value = TIMED_OUT
+        rec.hub._ready.append(rec)
+
+
+def abort(rec: Parked) -> None:
+    """Take PARKED ``rec`` out of its wait queue or its fd's tables (promoting the next in line)."""
+    if rec.queue is not None:
+        rec.queue.remove(rec)
+    elif rec.fd >= 0:
+        rec.hub.io.discard(rec)
+
+
+def throw(hub: Hub, glet: greenlet, exc: BaseException, *, front: bool = False, soft: bool = False) -> bool:
+    """Raise ``exc`` in green thread ``glet`` wherever it waits (the hub delivers it).
+
+    ``soft``: if ``glet`` was already woken from its wait (handed a value
+    it has not run with yet), keep that wait's result and raise ``exc`` at
+    the start of its next wait instead; returns False then, True otherwise.
+    """
+    hub.check_thread("throw")
+    if not isinstance(exc, BaseException):
+        raise TypeError(f"throw() needs an exception instance, not {exc!r}")
+    if glet is _getcurrent():
+        raise exc
+    rec: Parked | None = getattr(glet, "rec", None)
+    if rec is not None and rec.hub is not hub:
+        raise CrossThreadError(cross_thread_message("throw"))
+    if rec is not None and rec.state != RUNNING:
+        if rec.state != PARKED:
+            if soft and rec.state == WOKEN and rec.pending is None:
+                if rec.deferred is None:
+                    rec.deferred = exc
+                return False
+            if rec.pending is None:  # already due to resume: raise on resumption
+                rec.pending = exc
+            return True
+        rec.state = ABORTED
+        abort(rec)
+    elif glet.dead:
+        return True
+    else:
+        rec = Parked(hub, glet)  # a raw greenlet we never parked: a one-off record
+    rec.resume = glet.throw
+    rec.value = exc
+    if front:
+        hub._ready.appendleft(rec)
+    else:
+        hub._ready.append(rec)
+    return True

@@ -13,6 +13,7 @@ import select
 import sys
 import sysconfig
 from _queue import SimpleQueue
+from _thread import _local as thread_local
 from _thread import allocate_lock, get_ident, start_new_thread
 from collections.abc import Callable
 from os import read as os_read
@@ -33,6 +34,7 @@ __all__ = [
     "os_write",
     "perf_counter",
     "start_new_thread",
+    "thread_local",
 ]
 
 # Threads started through _thread and still running (CPython; the main thread excluded).

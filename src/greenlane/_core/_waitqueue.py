@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _stdlib
 from ._errors import CrossThreadError, cross_thread_message
-from ._parking import WOKEN, Parked, park
+from ._parking import Parked, park, wake
 
 __all__ = ["WaitQueue", "wake_all", "wake_one"]
 
@@ -73,13 +73,11 @@ def wake_one(waiters: deque[Parked], value: Any = True) -> bool:
         return False
     rec = waiters[0]
     hub = rec.hub
-    if hub._ident != _stdlib.get_ident():
+    if hub.ident != _stdlib.get_ident():
         raise CrossThreadError(cross_thread_message(rec.reason))
-    # Invariant (kept by Hub._abort): every record in the queue is PARKED.
+    # Invariant (kept by _parking.abort): every record in the queue is PARKED.
     waiters.popleft()
-    rec.state = WOKEN
-    rec.value = value
-    hub._ready.append(rec)
+    wake(rec, value)
     return True
 
 
@@ -92,10 +90,8 @@ def wake_all(waiters: deque[Parked], value: Any = True) -> int:
         for _ in range(n):
             rec = waiters[0]
             hub = rec.hub
-            if hub._ident != ident:
+            if hub.ident != ident:
                 raise CrossThreadError(cross_thread_message(rec.reason))
             popleft()
-            rec.state = WOKEN
-            rec.value = value
-            hub._ready.append(rec)
+            wake(rec, value)
     return n

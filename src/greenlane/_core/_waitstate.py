@@ -21,7 +21,8 @@ from greenlet import getcurrent as _getcurrent
 from greenlet import greenlet
 
 from ._hub import Task
-from ._parking import _STATE_NAMES, PARKED, RUNNING, Parked
+from ._parking import PARKED, RUNNING, Parked
+from ._parking import STATE_NAMES as _STATE_NAMES
 
 __all__ = ["WaitState", "wait_state"]
 

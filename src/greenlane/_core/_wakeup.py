@@ -1,11 +1,16 @@
-"""The hub's cross-thread wake-up pipe, signal wake-ups and fork handling.
+"""The cross-thread wake-up pipe of a poller-driven hub, and the signal wake-up fd.
 
-One pipe per hub is the only way into it from another OS thread
-(``call_soon_threadsafe`` writes a byte only while the hub sleeps in its
-poll). In the main thread the same pipe is also Python's signal wake-up fd,
-so a signal handler that sets an Event wakes the poll at once. After a fork
-the child's hub gets a new poller and a new pipe; work pending in threads
-that did not survive the fork is forgotten.
+A hub asleep in its poller can be woken from another OS thread only through
+an fd the poller watches: ``call_soon_threadsafe`` queues its call, then
+(only while the hub sleeps) writes one byte here. In the main thread the same
+pipe is Python's signal wake-up fd, so a signal handler that sets an Event
+takes effect at once instead of at the next timer. The pipe is the I/O
+manager's (``_io.PollerIO``): an I/O manager driven by another loop wakes it
+its own way.
+
+Invariants: both ends are non-blocking, so a full pipe means a wake-up is
+already pending and ``wake`` never blocks; ``drain`` empties it, and runs
+only in the hub's thread.
 """
 
 from __future__ import annotations
@@ -13,36 +18,27 @@ from __future__ import annotations
 import os
 import signal
 
-from . import _pollers, _stdlib
+from . import _stdlib
 from ._wakers import is_main_thread
 
-__all__ = ["Wakeup"]
+__all__ = ["WakeupPipe"]
 
 
-class Wakeup:
-    """The wake-up half of the hub (a mixin: ``Hub`` supplies the fields below)."""
+class WakeupPipe:
+    """A self-pipe: ``wake()`` from any thread makes ``fd`` readable until ``drain()``."""
 
-    _ident: int
-    _poller: _pollers.EpollPoller | _pollers.PollPoller | _pollers.SelectPoller
-    _registered: dict[int, int]
-    _wakeup_r: int
-    _wakeup_w: int
-    _signal_fd_set: bool
-    _closed: bool
-    _pending_external: int
-    _xthread: object
+    __slots__ = ("_signal_fd_set", "_w", "fd")
 
-    def _open_wakeup(self) -> None:
-        self._wakeup_r, self._wakeup_w = os.pipe()
-        os.set_blocking(self._wakeup_r, False)
-        os.set_blocking(self._wakeup_w, False)
-        self._poller.register(self._wakeup_r, _pollers.READ)
+    def __init__(self, ident: int) -> None:
+        self.fd, self._w = os.pipe()
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._w, False)
         self._signal_fd_set = False
-        if is_main_thread(self._ident):
+        if is_main_thread(ident):
             # Wake the poll when a signal arrives, so a Python handler that
             # unparks someone (an Event.send on SIGTERM) takes effect at once.
             try:
-                previous = signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+                previous = signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
             except ValueError:
                 return
             if previous != -1:  # someone else (asyncio?) owns it: leave theirs
@@ -50,47 +46,28 @@ class Wakeup:
             else:
                 self._signal_fd_set = True
 
-    def _close_wakeup(self) -> None:
-        if self._signal_fd_set:
-            try:
-                signal.set_wakeup_fd(-1)
-            except ValueError:  # not the main thread any more (closing from elsewhere)
-                pass
-        self._poller.unregister(self._wakeup_r)
-        os.close(self._wakeup_r)
-        os.close(self._wakeup_w)
-
-    def _drain_wakeup(self) -> None:
+    def wake(self) -> None:
+        """Make ``fd`` readable; safe from any OS thread, never blocks."""
         try:
-            while _stdlib.os_read(self._wakeup_r, 4096):
+            _stdlib.os_write(self._w, b"\0")
+        except BlockingIOError:  # pipe full: a wake-up is already pending
+            pass
+
+    def drain(self) -> None:
+        """Consume every pending wake-up (the hub's thread)."""
+        try:
+            while _stdlib.os_read(self.fd, 4096):
                 pass
         except BlockingIOError:
             pass
 
-    def _after_fork(self) -> None:
-        """In a forked child: a fresh poller and wake-up pipe; work of dead threads is gone."""
-        self._ident = _stdlib.get_ident()
-        if self._signal_fd_set:  # forget the parent's pipe before closing it
+    def close(self) -> None:
+        """Give the signal wake-up fd back and close both ends."""
+        if self._signal_fd_set:
+            self._signal_fd_set = False
             try:
                 signal.set_wakeup_fd(-1)
-            except ValueError:
+            except ValueError:  # not the main thread any more (closing from elsewhere)
                 pass
-            self._signal_fd_set = False
-        self._poller.close()
-        self._poller = _pollers.make_poller(self._poller.name)
-        os.close(self._wakeup_r)
-        os.close(self._wakeup_w)
-        self._open_wakeup()
-        for fd, events in list(self._registered.items()):
-            try:
-                self._poller.register(fd, events)
-            except OSError:
-                del self._registered[fd]
-        self._xthread.clear()  # type: ignore[attr-defined]
-        self._pending_external = 0
-
-    def close(self) -> None:
-        """Release the poller and wake-up pipe (the hub must be idle)."""
-        self._closed = True
-        self._close_wakeup()
-        self._poller.close()
+        os.close(self.fd)
+        os.close(self._w)

@@ -26,9 +26,18 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import Any, Final, TextIO
+from typing import Any, TextIO
 
-from .._core import Hub, Task, get_hub, read_config, set_multiple_fd_waiters
+from .._core import (
+    Hub,
+    Task,
+    get_hub,
+    observe_new_hubs,
+    observe_spawns,
+    read_config,
+    set_multiple_fd_waiters,
+    wrap_timer_callbacks,
+)
 from . import _dump
 from ._blocking import BlockingMonitor, monitor
 from ._spew import Spew
@@ -51,10 +60,6 @@ __all__ = [
     "spew",
     "unspew",
 ]
-
-# The methods the recording toggles wrap while on, kept to put back when off.
-_ORIGINAL_TASK_INIT: Final = Task.__init__
-_ORIGINAL_CALL_LATER: Final = Hub.call_later
 
 # eventlet's toggles that change nothing here, remembered so a caller can read them back.
 _toggles: dict[str, bool] = {
@@ -86,13 +91,13 @@ def hub_blocking_detection(state: bool = False, resolution: float = 1) -> None:
 
 
 def _on_new_hub(hub: Hub) -> None:
-    """``Hub.on_new_hub``: watch every new hub when ``GREENLANE_MAX_BLOCKING_TIME`` is set."""
+    """The new-hub observer: watch every new hub when ``GREENLANE_MAX_BLOCKING_TIME`` is set."""
     threshold = read_config().max_blocking_time
     if threshold > 0:
         monitor.watch(hub, threshold)
 
 
-Hub.on_new_hub = _on_new_hub
+observe_new_hubs(_on_new_hub)
 
 
 # -- the dump -----------------------------------------------------------------
@@ -151,13 +156,12 @@ def format_threads_info() -> str:
 # -- recording toggles ----------------------------------------------------------
 
 
-def _recording_task_init(self: Task) -> None:
-    _ORIGINAL_TASK_INIT(self)
-    _dump.spawn_stacks[self] = _dump.record_stack(1)
+def _record_spawn(task: Task) -> None:
+    _dump.spawn_stacks[task] = _dump.record_stack(2)  # the frame that created the task
 
 
-def _recording_call_later(self: Hub, delay: float, callback: Callable[..., Any], /, *args: Any) -> Any:
-    return _ORIGINAL_CALL_LATER(self, delay, _dump.StackedCallback(callback, _dump.record_stack(1)), *args)
+def _record_timer(callback: Callable[..., Any]) -> Callable[..., Any]:
+    return _dump.StackedCallback(callback, _dump.record_stack(2))  # the frame that called call_later
 
 
 def spawn_stacks(state: bool = True) -> None:
@@ -167,8 +171,7 @@ def spawn_stacks(state: bool = True) -> None:
     added to ``spawn``. Threads started by ``spawn_after`` are recorded where
     ``spawn_after`` was called.
     """
-    # Zero cost when off: the recording version replaces Task.__init__ only while on.
-    setattr(Task, "__init__", _recording_task_init if state else _ORIGINAL_TASK_INIT)  # noqa: B010
+    observe_spawns(_record_spawn if state else None)
     if not state:
         _dump.spawn_stacks.clear()
 
@@ -179,7 +182,7 @@ def hub_timer_stacks(state: bool) -> None:
 
     Parked threads' timeouts are shown with the waiting thread's own stack instead.
     """
-    setattr(Hub, "call_later", _recording_call_later if state else _ORIGINAL_CALL_LATER)  # noqa: B010
+    wrap_timer_callbacks(_record_timer if state else None)
 
 
 def hub_listener_stacks(state: bool) -> None:
@@ -199,7 +202,7 @@ def hub_exceptions(state: bool) -> None:
     the hub's: ``wait()`` raises it (and it is logged if nobody does).
     """
     _toggles["hub_exceptions"] = bool(state)
-    get_hub().set_timer_exceptions(bool(state))
+    get_hub().debug_exceptions = bool(state)
 
 
 def tpool_exceptions(state: bool) -> None:

@@ -49,9 +49,16 @@ from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Final
 
-from .._core import Hub, _stdlib
-from .._core._hub import _tls
-from .._core._wakers import quiet_threads
+from .._core import (
+    Hub,
+    allocate_lock,
+    existing_hub,
+    frame_role,
+    monotonic,
+    os_sleep,
+    quiet_threads,
+    start_new_thread,
+)
 from ._dump import trimmed_stack
 
 __all__ = ["BlockingMonitor", "monitor"]
@@ -92,7 +99,7 @@ class BlockingMonitor:
     """
 
     def __init__(self) -> None:
-        self._lock = _stdlib.allocate_lock()
+        self._lock = allocate_lock()
         self._watches: dict[int, _Watch] = {}  # id(hub) -> watch
         self._running = False
         self._generation = 0  # bumped on fork: a stale monitor thread exits
@@ -109,7 +116,7 @@ class BlockingMonitor:
                 # It never wakes a hub, so the deadlock rules must not count it as a possible waker.
                 quiet_threads[0] += 1
                 try:
-                    _stdlib.start_new_thread(self._run, (self._generation,))
+                    start_new_thread(self._run, (self._generation,))
                 except BaseException:
                     quiet_threads[0] -= 1
                     self._running = False
@@ -137,7 +144,7 @@ class BlockingMonitor:
             with self._lock:
                 for key, watch in list(self._watches.items()):
                     hub = watch.hub()
-                    if hub is None or hub._closed:
+                    if hub is None or hub.closed:
                         del self._watches[key]
                 hub = None
                 if not self._watches or generation != self._generation:
@@ -147,26 +154,26 @@ class BlockingMonitor:
                     return
                 watches = list(self._watches.values())
             tick = min(w.threshold for w in watches) / TICKS_PER_THRESHOLD
-            _stdlib.os_sleep(min(MAX_TICK, max(MIN_TICK, tick)))
+            os_sleep(min(MAX_TICK, max(MIN_TICK, tick)))
             try:
                 self._check(watches)
             except Exception:  # a monitor that dies silently would be worse than one that complains
                 log.exception("greenlane blocking detector: check failed")
 
     def _check(self, watches: list[_Watch]) -> None:
-        now = _stdlib.monotonic()
+        now = monotonic()
         frames: dict[int, FrameType] | None = None
         for watch in watches:
             hub = watch.hub()
-            if hub is None or hub._closed:
+            if hub is None or hub.closed:
                 continue  # dropped on the next tick
-            mark = None if hub._polling else (hub._switches, hub._passes)
+            mark = hub.progress()
             if mark is None or mark != watch.mark:
                 self._moved(watch, now, mark)
                 continue
             if frames is None:
                 frames = sys._current_frames()
-            frame = frames.get(hub._ident)
+            frame = frames.get(hub.ident)
             if frame is None:  # its thread has ended
                 self._moved(watch, now, None)
                 continue
@@ -192,7 +199,7 @@ class BlockingMonitor:
             hub = watch.hub()
             log.warning(
                 "greenlane hub of thread %s switches again, after about %.3f s blocked",
-                hub._ident if hub is not None else "?", now - watch.since,
+                hub.ident if hub is not None else "?", now - watch.since,
             )
         watch.mark = mark
         watch.since = now
@@ -201,10 +208,10 @@ class BlockingMonitor:
 
     def _after_fork_in_child(self) -> None:
         # The monitor thread did not survive the fork; hubs of other threads are gone too.
-        self._lock = _stdlib.allocate_lock()
+        self._lock = allocate_lock()
         self._generation += 1
         self._running = False
-        mine: Hub | None = getattr(_tls, "hub", None)
+        mine: Hub | None = existing_hub()
         kept = {k: w for k, w in self._watches.items() if mine is not None and w.hub() is mine}
         self._watches = {}
         for watch in kept.values():
@@ -225,22 +232,20 @@ def _bottom(frame: FrameType) -> FrameType:
 
 def _has_work(hub: Hub) -> bool:
     """Whether anyone could be kept waiting by a stuck hub (read from another thread: approximate)."""
-    return bool(
-        hub._tasks_alive or hub._ready or hub._calls or len(hub._timers)
-        or hub._readers or hub._writers or hub._xthread
-    )
+    return hub.busy()
 
 
 def _who(hub: Hub, bottom: FrameType) -> str:
     """Name the green thread whose stack ends at ``bottom``."""
     code = bottom.f_code
-    if code is Hub._work.__code__:
+    role = frame_role(code)
+    if role == "worker":
         # A pooled worker: its task is the green thread. (Reading f_locals of
         # a frame that is not the one executing is safe under the GIL.)
         worker = bottom.f_locals.get("me")
         task = getattr(worker, "task", None)
         return repr(task) if task is not None else "an idle worker"
-    if code is Hub._run.__code__:
+    if role == "hub":
         return "the hub itself (a callback or timer it runs)"
     return "the thread's main green thread (or a raw greenlet)"
 
@@ -288,7 +293,7 @@ def _report(hub: Hub, frame: FrameType, bottom: FrameType, stalled: float, thres
     log.warning(
         "greenlane hub of thread %d has not switched for %.3f s (threshold %.3f s): "
         "%s is blocking it, running %s%s; it is not interrupted. Stack (most recent call last):\n%s",
-        hub._ident, stalled, threshold, _who(hub, bottom), where, inside, "".join(stack.format()).rstrip(),
+        hub.ident, stalled, threshold, _who(hub, bottom), where, inside, "".join(stack.format()).rstrip(),
     )
 
 

@@ -26,10 +26,21 @@ from typing import Any, Final
 
 from greenlet import getcurrent, greenlet
 
-from .._core import READ, WRITE, Hub, Parked, Task, _stdlib
-from .._core._hub import _Worker
-from .._core._parking import ABORTED, PARKED, RUNNING, TIMED_OUT_STATE, WOKEN
-from .._core._timers import ARGS, CALLBACK, WHEN
+from .._core import (
+    ABORTED,
+    PARKED,
+    READ,
+    RUNNING,
+    TIMED_OUT_STATE,
+    WOKEN,
+    WRITE,
+    Hub,
+    Parked,
+    Task,
+    frame_role,
+    get_ident,
+    monotonic,
+)
 
 __all__ = [
     "StackedCallback",
@@ -122,13 +133,13 @@ def _callable_name(fn: object) -> str:
 
 def green_threads(hub: Hub) -> list[greenlet]:
     """The live greenlets of ``hub``'s thread: its main one first, then every started green thread."""
-    found: list[greenlet] = [hub._root]
+    found: list[greenlet] = [hub.root]
     for obj in gc.get_objects():
         # type(), not isinstance(): a weakref.proxy whose referent died (some libraries
         # leave them in gc's list) raises ReferenceError on __class__.
-        if not issubclass(type(obj), greenlet) or obj is hub._root or obj is hub.greenlet or obj.dead:
+        if not issubclass(type(obj), greenlet) or obj is hub.root or obj is hub.greenlet or obj.dead:
             continue
-        if isinstance(obj, _Worker):
+        if frame_role(_outermost(obj)) == "worker":
             if obj.task is None or obj.rec.hub is not hub:  # idle, or another hub's
                 continue
         else:
@@ -136,17 +147,22 @@ def green_threads(hub: Hub) -> list[greenlet]:
             if rec is not None:
                 if rec.hub is not hub:
                     continue
-            elif not obj or _root_of(obj) is not hub._root or _is_a_hub(obj):
+            elif not obj or _root_of(obj) is not hub.root or _is_a_hub(obj):
                 continue  # not started, another thread's, or an old hub of this thread
         found.append(obj)
     return found
 
 
-def _is_a_hub(glet: greenlet) -> bool:
+def _outermost(glet: greenlet) -> Any:
+    """The code of ``glet``'s outermost frame (its run function's), or None if it has no frame."""
     frame = glet.gr_frame
     while frame is not None and frame.f_back is not None:
         frame = frame.f_back
-    return frame is not None and frame.f_code is Hub._run.__code__
+    return None if frame is None else frame.f_code
+
+
+def _is_a_hub(glet: greenlet) -> bool:
+    return frame_role(_outermost(glet)) == "hub"
 
 
 def _root_of(glet: greenlet) -> greenlet:
@@ -157,7 +173,7 @@ def _root_of(glet: greenlet) -> greenlet:
 
 def name_of(glet: greenlet, hub: Hub) -> str:
     """How a dump names a green thread: its ``GreenThread`` (or spawn_n task), else what it is."""
-    if glet is hub._root:
+    if glet is hub.root:
         return "main green thread"
     if glet is hub.greenlet:
         return "the hub"
@@ -168,7 +184,7 @@ def name_of(glet: greenlet, hub: Hub) -> str:
 def state_of(glet: greenlet, hub: Hub, now: float, current: greenlet) -> str:
     """One line: running, ready, or waiting on what, since when, until when."""
     if glet is current:
-        if hub._ident != _stdlib.get_ident():
+        if hub.ident != get_ident():
             return "running (in its own OS thread)"
         return "running (it is taking this dump)"
     rec: Parked | None = getattr(glet, "rec", None)
@@ -181,8 +197,8 @@ def state_of(glet: greenlet, hub: Hub, now: float, current: greenlet) -> str:
             parts.append(f"(fd {rec.fd}, {how})")
         if rec.since:
             parts.append(f"for {max(0.0, now - rec.since):.3f} s")
-        if rec.timer is not None and rec.timer[WHEN] is not None:
-            parts.append(f"(times out in {rec.timer[WHEN] - hub.clock():.3f} s)")
+        if rec.timer is not None and rec.timer[0] is not None:  # a timer entry's deadline
+            parts.append(f"(times out in {rec.timer[0] - hub.clock():.3f} s)")
         return " ".join(parts)
     if rec.state == WOKEN:
         return "ready (resumes on the hub's next pass)" if rec.pending is None else (
@@ -209,23 +225,23 @@ def _order(glet: greenlet, current: greenlet) -> tuple[int, float]:
 
 def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
     """The whole dump of ``hub`` (see ``greenlane.debug.format_greenthreads``)."""
-    now = _stdlib.monotonic()
+    now = monotonic()
     current = getcurrent()
     stats = hub.statistics()
     out = [
-        f"greenlane hub of thread {hub._ident} ({hub.poller_name}): {stats.green_threads} green "
+        f"greenlane hub of thread {hub.ident} ({hub.poller_name}): {stats.green_threads} green "
         f"threads, {stats.ready} ready, {stats.timers} timers, {stats.readers} readers, "
         f"{stats.writers} writers\n",
         f"  up {stats.uptime:.3f} s: polling {stats.poll_time:.3f} s, running {stats.run_time:.3f} s; "
         f"longest pass {stats.longest_pass * 1000:.3f} ms; {stats.switches} switches "
         f"({stats.switches_per_second:.0f}/s) in {stats.passes} passes\n",
     ]
-    if hub._ident != _stdlib.get_ident():
+    if hub.ident != get_ident():
         # Another OS thread's hub: its running green thread is the one without a
         # saved frame, and that thread's current frame is its stack. The tables
         # are read while that thread may change them: a section may come out
         # incomplete (never wrong about what it does show).
-        elsewhere = sys._current_frames().get(hub._ident)
+        elsewhere = sys._current_frames().get(hub.ident)
         if frame is None:
             frame = elsewhere
         current = next((g for g in green_threads(hub) if g.gr_frame is None and g), hub.greenlet)
@@ -242,7 +258,7 @@ def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
         spawned = spawn_stacks.get(task) if task is not None else None
         if spawned is not None:
             out.append("  spawned at:\n" + _indent(spawned.format(), "  "))
-    queued = [args[0] for cb, args in list(hub._calls) if getattr(cb, "__func__", None) is Hub._start]
+    queued = hub.queued_tasks()
     for task in queued:
         if task._state == Task.QUEUED:
             out.append(f"\n{task!r}: queued, not started yet\n")
@@ -259,12 +275,13 @@ def format_hub(hub: Hub, frame: FrameType | None = None) -> str:
 
 def format_timers(hub: Hub) -> str:
     """The hub's pending timers, earliest first, each with what it will do."""
-    entries = hub._timers.live()
+    entries = hub.timer_entries()
     out = [f"timers ({len(entries)}):\n"]
     clock = hub.clock()
     for entry in entries[:MAX_TIMERS_SHOWN]:
-        out.append(f"  in {entry[WHEN] - clock:.3f} s: {_timer_action(hub, entry[CALLBACK], entry[ARGS])}\n")
-        callback = entry[CALLBACK]
+        action = _timer_action(hub, entry.callback, entry.args, entry.parked)
+        out.append(f"  in {entry.when - clock:.3f} s: {action}\n")
+        callback = entry.callback
         if isinstance(callback, StackedCallback):
             out.append("    set at:\n" + _indent(callback.stack.format(), "    "))
     if len(entries) > MAX_TIMERS_SHOWN:
@@ -272,12 +289,11 @@ def format_timers(hub: Hub) -> str:
     return "".join(out)
 
 
-def _timer_action(hub: Hub, callback: Any, args: tuple[Any, ...]) -> str:
+def _timer_action(hub: Hub, callback: Any, args: tuple[Any, ...], rec: Parked | None) -> str:
     if isinstance(callback, StackedCallback):
         callback = callback.callback
     func = getattr(callback, "__func__", None)
-    if func is Hub._expire and args and isinstance(args[0], Parked):
-        rec = args[0]
+    if rec is not None:
         return f"timeout of {name_of(rec.glet, hub)} waiting on {rec.reason}"
     if func is Hub.start_task and args:
         return f"start {args[0]!r}"
@@ -295,10 +311,10 @@ def _short_repr(value: object, limit: int = 60) -> str:
 
 def format_listeners(hub: Hub) -> str:
     """The green threads waiting on fds: readers, then writers."""
-    now = _stdlib.monotonic()
+    now = monotonic()
     out = []
-    for title, table, bit in (("readers", hub._readers, READ), ("writers", hub._writers, WRITE)):
-        waiters = sorted(hub._waiters(table, bit), key=lambda rec: rec.fd)  # stable: line order kept
+    for title, bit in (("readers", READ), ("writers", WRITE)):
+        waiters = sorted(hub.fd_waiters(bit), key=lambda rec: rec.fd)  # stable: line order kept
         out.append(f"{title} ({len(waiters)}):\n")
         for rec in waiters:
             waited = f" for {max(0.0, now - rec.since):.3f} s" if rec.since else ""
@@ -325,7 +341,7 @@ def format_threads_info() -> str:
             if thread.ident is not None:
                 names[thread.ident] = thread.name
     out = []
-    me = _stdlib.get_ident()
+    me = get_ident()
     for ident, frame in sys._current_frames().items():
         label = names.get(ident, "(not started by threading)")
         mine = " (this thread)" if ident == me else ""

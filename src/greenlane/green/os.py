@@ -28,34 +28,22 @@ import stat as _stat
 from typing import Any, Final
 
 from .._core import READ, WRITE, get_hub
-from .._core._hub import _tls
-from .._core._stdlib import get_ident as _os_get_ident
-from .._core._wakers import is_main_thread
 from ..tpool import execute as _in_native_thread
+from ._child import _green, wait, waitpid  # noqa: F401 - green.os's own wait and waitpid
 
 __implements__: Final = ("read", "write", "waitpid", "wait")
 
 # The originals, captured before patching replaces them in the os module.
 _read: Final = _std.read
 _write: Final = _std.write
-_waitpid: Final = _std.waitpid
 
-# Options a pidfd wait can honour: it reports exits only.
-_PIDFD_OPTIONS: Final = 0
-_HAS_PIDFD: Final = hasattr(_std, "pidfd_open")
 # What a pipe polled writable is sure to take without blocking (POSIX's minimum if unknown).
 _PIPE_BUF: Final[int] = getattr(_select, "PIPE_BUF", 512)
-_pidfd_works = [_HAS_PIDFD]  # cleared the first time the kernel refuses pidfd_open
 
 
 def __getattr__(name: str) -> Any:
     """Everything greenlane does not replace is the stdlib's own."""
     return getattr(_std, name)
-
-
-def _green() -> bool:
-    """True if the calling OS thread has (or, being the main thread, may make) a hub."""
-    return getattr(_tls, "hub", None) is not None or is_main_thread(_os_get_ident())
 
 
 def read(fd: int, n: int, /) -> bytes:
@@ -134,34 +122,6 @@ def _chunks(fd: int, data: Any) -> memoryview | None:
         return view.cast("B")
     except TypeError:  # not contiguous: os.write refuses it anyway
         return None
-
-
-def waitpid(pid: int, options: int, /) -> tuple[int, int]:
-    """``os.waitpid`` that parks only the calling green thread (see the module docstring)."""
-    if options & _std.WNOHANG or not _green():
-        return _waitpid(pid, options)
-    if pid > 0 and options == _PIDFD_OPTIONS and _pidfd_works[0]:
-        try:
-            pidfd = _std.pidfd_open(pid)
-        except ProcessLookupError:
-            return _waitpid(pid, options)  # not a live process: the stdlib's answer (ChildProcessError)
-        except OSError:  # ENOSYS (old kernel), EPERM (seccomp): use threads from now on
-            _pidfd_works[0] = False
-        else:
-            try:
-                while True:
-                    done = _waitpid(pid, options | _std.WNOHANG)
-                    if done != (0, 0):
-                        return done
-                    get_hub().wait_fd(pidfd, READ, None, f"child process {pid}")
-            finally:
-                _std.close(pidfd)
-    return _in_native_thread(_waitpid, pid, options)
-
-
-def wait() -> tuple[int, int]:
-    """``os.wait``: wait for any child, parking only the calling green thread."""
-    return waitpid(-1, 0)
 
 
 # -- the stdlib's other calls that wait for a child or a command ----------------

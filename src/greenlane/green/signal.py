@@ -32,9 +32,8 @@ from typing import Any, Final
 
 from greenlet import getcurrent as _getcurrent
 
-from .._core import get_hub
-from .._core._stdlib import get_ident as _os_get_ident
-from .._core._wakers import is_main_thread
+from .._core import get_hub, is_main_thread
+from .._core import get_ident as _os_get_ident
 from ..greenthread import spawn_n
 
 __implements__: Final = ("signal", "getsignal")
@@ -55,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 def _throw_to_main(exc: BaseException) -> None:
     hub = get_hub()
-    hub.throw(hub._root, exc, front=True)
+    hub.throw(hub.root, exc, front=True)
 
 
 def _from_handler(callback: Callable[..., Any], *args: Any) -> None:

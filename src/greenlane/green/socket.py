@@ -43,8 +43,7 @@ from typing import Any, Final
 
 from greenlet import getcurrent as _getcurrent
 
-from .._core import READ, WRITE, check_timeout, current_hub, get_hub
-from .._core._hub import Hub
+from .._core import READ, WRITE, Hub, check_timeout, current_hub, get_hub
 from ..tpool import execute as _in_native_thread
 
 __implements__: Final = (
@@ -227,7 +226,7 @@ class socket(_std.socket):
                     hub = _getcurrent().rec.hub  # type: ignore[attr-defined]
                 except AttributeError:
                     hub = get_hub()
-                if hub._closed:  # a record left from a replaced hub
+                if hub.closed:  # a record left from a replaced hub
                     hub = get_hub()
                 self._hub = hub
                 hub.wait_fd(_c_fileno(self), READ, None, _READING, keep=True)

@@ -25,11 +25,10 @@ import subprocess as _std
 from types import ModuleType
 from typing import IO, Any, Final
 
-from .._core import check_timeout
-from .._core._stdlib import monotonic
+from .._core import check_timeout, monotonic
 from ..greenio import GreenPipe
 from ..greenthread import GreenThread, spawn
-from . import os as _green_os
+from . import _child as _green_os
 from ._copies import load_copy
 
 __implements__: Final = ("Popen",)

@@ -37,7 +37,7 @@ from greenlet import getcurrent as _getcurrent
 
 from .. import lock as _lock
 from .._core import check_timeout, current
-from .._core._stdlib import get_ident as _os_get_ident
+from .._core import get_ident as _os_get_ident
 from ..corolocal import local
 from ..greenthread import spawn
 

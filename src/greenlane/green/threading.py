@@ -39,8 +39,8 @@ import weakref
 from types import ModuleType
 from typing import Any, Final
 
+from .._core import allocate_lock as _original_allocate_lock
 from .._core import current
-from .._core._stdlib import allocate_lock as _original_allocate_lock
 from . import thread as _green_thread
 from ._copies import load_copy
 

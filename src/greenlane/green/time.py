@@ -10,10 +10,8 @@ from __future__ import annotations
 import time as _std
 from typing import Any, Final
 
-from .._core._hub import _tls
-from .._core._stdlib import get_ident as _os_get_ident
-from .._core._stdlib import os_sleep
-from .._core._wakers import is_main_thread
+from .._core import existing_hub, is_main_thread, os_sleep
+from .._core import get_ident as _os_get_ident
 from ..greenthread import sleep as _green_sleep
 
 __implements__: Final = ("sleep",)
@@ -26,7 +24,7 @@ def __getattr__(name: str) -> Any:
 
 def sleep(secs: float, /) -> None:
     """Suspend the calling green thread for ``secs`` seconds (``time.sleep``); 0 lets the others run."""
-    if getattr(_tls, "hub", None) is None and not is_main_thread(_os_get_ident()):
+    if existing_hub() is None and not is_main_thread(_os_get_ident()):
         os_sleep(secs)
         return
     try:

@@ -15,10 +15,20 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final, Protocol
 
-from .._core import READ, WRITE, Hub, HubStatistics, IOClosed, check_timeout, get_hub, reset_thread_hub
+from .. import _core
+from .._core import (
+    READ,
+    WRITE,
+    HubStatistics,
+    IOClosed,
+    check_hub_idle,
+    check_timeout,
+    reset_thread_hub,
+)
 from .._core import set_preferred_poller as _set_preferred_poller
-from .._core._hub import check_hub_idle
 from ..timeout import Timeout
+from ._eventlet import Hub
+from . import asyncio as _asyncio  # noqa: E402,I001  # installs the hub factory that picks the asyncio hub
 
 __all__ = [
     "Hub",
@@ -69,9 +79,7 @@ def use_hub(
     if loop_factory is not None and poller != "asyncio":
         raise ValueError(f"use_hub(loop_factory={loop_factory!r}) is for the asyncio hub, not {mod!r}")
     if poller == "asyncio" or loop_factory is not None:
-        from .._core._aio import set_loop_factory
-
-        set_loop_factory(loop_factory)
+        _core.set_loop_factory(loop_factory)
     _set_preferred_poller(poller)
     reset_thread_hub()
 
@@ -114,6 +122,13 @@ def get_default_hub() -> ModuleType:
         if hasattr(select, syscall):
             return importlib.import_module(f"{__name__}.{name}")
     raise RuntimeError("no poller available: select has neither epoll, poll nor select")
+
+
+def get_hub() -> Hub:
+    """The calling OS thread's hub, created on first use."""
+    hub = _core.get_hub()
+    assert isinstance(hub, Hub), f"a hub made before greenlane.hubs installed its class: {hub!r}"
+    return hub
 
 
 def _fileno(fd: int | _HasFileno) -> int:
@@ -159,4 +174,4 @@ def notify_close(fd: int | _HasFileno) -> None:
 
 def notify_opened(fd: int | _HasFileno) -> None:
     """eventlet's: ``fd`` was just returned by an open call; stale waiters on its number get ``IOClosed``."""
-    get_hub().mark_as_reopened(_fileno(fd))
+    get_hub().notify_close(_fileno(fd))

@@ -11,7 +11,7 @@ import select
 from collections.abc import Callable
 from typing import ClassVar
 
-from .._core import Hub
+from ._eventlet import Hub
 
 __all__ = ["make_hub_class", "poller_available"]
 

@@ -28,8 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Final
 
-from .._core import Hub, WaitState, _stdlib, current, get_hub, reset_thread_hub, wait_state
-from .._core._testhooks import discard_hub, set_virtual_clock
+from .._core import Hub, WaitState, current, get_hub, monotonic, reset_thread_hub, wait_state
 
 __all__ = [
     "HubNotEmptyError",
@@ -80,7 +79,7 @@ class VirtualClock:
 
 def install_virtual_clock(hub: Hub, clock: VirtualClock) -> None:
     """Make ``hub`` read time from ``clock`` (the hub must have no pending timers)."""
-    set_virtual_clock(hub, clock)
+    hub.set_clock(clock)
 
 
 @contextmanager
@@ -151,9 +150,9 @@ def wait_until(condition: Callable[[], object], patience: float = PARKING_PATIEN
 
     if not patience > 0:
         raise ValueError(f"patience must be a positive number of seconds, not {patience!r}")
-    deadline = _stdlib.monotonic() + patience
+    deadline = monotonic() + patience
     while not condition():
-        if _stdlib.monotonic() > deadline:
+        if monotonic() > deadline:
             raise AssertionError(f"{condition!r} still false after {patience} s")
         sleep(0)
 
@@ -178,7 +177,7 @@ def wait_until_parked(*threads: Any, reason: str | None = None, patience: float 
             raise ValueError(f"a green thread cannot wait for itself to park: {thread!r}")
         wait_state(thread)  # a TypeError now for a non-thread, not after the patience
     hub = get_hub()
-    deadline = _stdlib.monotonic() + patience
+    deadline = monotonic() + patience
     while True:
         sleep(0)
         if threads:
@@ -190,7 +189,7 @@ def wait_until_parked(*threads: Any, reason: str | None = None, patience: float 
                 raise AssertionError(f"ended instead of parking: {ended!r}")
         elif not hub.statistics().ready:
             return
-        if _stdlib.monotonic() > deadline:
+        if monotonic() > deadline:
             what = ", ".join(f"{t!r}: {wait_state(t)}" for t in threads) or repr(hub)
             want = "parked" if reason is None else f"parked on {reason!r}"
             raise AssertionError(f"not {want} after {patience} s: {what}")
@@ -198,4 +197,5 @@ def wait_until_parked(*threads: Any, reason: str | None = None, patience: float 
 
 def _discard(hub: Hub) -> None:
     """Forget ``hub`` even if a failed test left work in it."""
-    discard_hub(hub)
+    hub.discard_work()
+    reset_thread_hub()

@@ -258,6 +258,9 @@ class Server:
             env.update(self.environ)
         return env
 
+    # The stock ``get_environ``: a subclass that overrides it is asked per request (_protocol).
+    _stock_get_environ = get_environ
+
     def process_request(self, conn_state: list[Any]) -> None:
         """Serve one accepted connection (TLS handshake first on a TLS listener)."""
         try:

@@ -56,12 +56,6 @@ __all__ = ["HttpProtocol"]
 RECV_SIZE = 65536
 
 
-def _default_server_environ() -> Any:
-    from . import Server  # the package imports this module first
-
-    return Server.get_environ
-
-
 class HttpProtocol:
     """Serves one client connection (eventlet's ``HttpProtocol``; subclass to customise)."""
 
@@ -315,7 +309,7 @@ class HttpProtocol:
                 "CONTENT_TYPE": "text/plain",  # eventlet's default when the client sent none
                 "eventlet.set_idle": self._set_idle,
             }
-            if type(self.server).get_environ is _default_server_environ():
+            if type(self.server).get_environ is getattr(type(self.server), "_stock_get_environ", None):
                 # The stock Server's entries never change: copy them with these, once.
                 conn_env = {**self.server.get_environ(), **conn_env}
                 self._conn_environ_is_full = True
