@@ -26,10 +26,9 @@ import pytest
 from greenlet import GreenletExit
 
 import greenlane
-from greenlane import hubs
 from greenlane import asyncio as ga
-from greenlane._core import set_loop_factory
-from greenlane._core import reset_thread_hub
+from greenlane import hubs
+from greenlane._core import reset_thread_hub, set_loop_factory
 from greenlane.hubs import asyncio as asyncio_hub
 
 try:
@@ -196,7 +195,7 @@ def test_contextvars_cross_into_await(start: Callable[[Scenario], Any]) -> None:
     start(scenario)
 
 
-def test_spawn_for_awaitable_is_a_green_thread_running_the_coroutine(start: Callable[[Scenario], Any]) -> None:
+def test_spawn_for_awaitable_runs_the_coroutine_in_a_green_thread(start: Callable[[Scenario], Any]) -> None:
     async def job() -> str:
         await asyncio.sleep(0)
         return "done"
@@ -325,7 +324,7 @@ def test_awaiting_a_green_thread_gives_its_outcome(start: Callable[[Scenario], A
     start(scenario)
 
 
-def test_cancelling_a_task_awaiting_a_green_thread_leaves_it_running(start: Callable[[Scenario], Any]) -> None:
+def test_cancelling_the_awaiter_of_a_green_thread_leaves_it_running(start: Callable[[Scenario], Any]) -> None:
     async def scenario() -> None:
         go = greenlane.Event()
         gt = greenlane.spawn(go.wait)

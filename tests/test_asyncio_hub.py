@@ -1,4 +1,4 @@
-"""The asyncio hub survives what the native one does: fork, several OS threads, tpool, signals, a virtual clock.
+"""The asyncio hub survives what the native one does: fork, OS threads, tpool, signals, a virtual clock.
 
 Each test makes this thread's hub the asyncio one driving asyncio's default
 loop (``use_hub("asyncio")``), and where a coroutine is involved, also
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 import greenlane
-from greenlane import hubs, tpool
 from greenlane import asyncio as ga
+from greenlane import hubs, tpool
 from greenlane._core import reset_thread_hub
 from greenlane.hubs import asyncio as asyncio_hub
 from greenlane.testing import virtual_time

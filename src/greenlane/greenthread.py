@@ -436,7 +436,7 @@ class GreenThread(Task, Generic[T]):
         hub.yield_now()
 
     def __await__(self) -> Generator[Any, None, T]:
-        """``await gt`` in a coroutine (asyncio hub): its outcome; cancelling the awaiter leaves it running."""
+        """``await gt`` in a coroutine (asyncio hub): its outcome; a cancelled awaiter leaves it running."""
         if self._state != _DONE:
             import asyncio  # the stdlib's: only a coroutine gets here
 

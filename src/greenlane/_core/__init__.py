@@ -48,9 +48,6 @@ from ._waitstate import WaitState, wait_state
 from ._wakers import is_main_thread, quiet_threads
 
 __all__ = [
-    "AsyncioIO",
-    "asyncio_wanted",
-    "set_loop_factory",
     "ABORTED",
     "ERROR",
     "MAX_THREADPOOL_SIZE",
@@ -61,6 +58,7 @@ __all__ = [
     "TIMED_OUT_STATE",
     "WOKEN",
     "WRITE",
+    "AsyncioIO",
     "Clock",
     "Config",
     "CrossThreadError",
@@ -79,6 +77,7 @@ __all__ = [
     "WaitQueue",
     "WaitState",
     "allocate_lock",
+    "asyncio_wanted",
     "check_fd_free",
     "check_hub_idle",
     "check_timeout",
@@ -102,6 +101,7 @@ __all__ = [
     "register_io_manager",
     "reset_thread_hub",
     "set_hub_class",
+    "set_loop_factory",
     "set_multiple_fd_waiters",
     "set_preferred_poller",
     "start_new_thread",

@@ -113,26 +113,27 @@ def _install_run_guard() -> None:
     def run(main: Any, *args: Any, **kwargs: Any) -> Any:
         hub = _threadhub.existing_hub()
         here = _getcurrent()
-        io = None if hub is None else hub.io
-        if isinstance(io, AsyncioIO) and not hub.closed and io.loop.is_running() and here is not hub.greenlet:
-            if here is hub.root and io.own_loop:
-                from ._hub import reset_thread_hub
+        if hub is not None and not hub.closed and here is not hub.greenlet:
+            io = hub.io
+            if isinstance(io, AsyncioIO) and io.loop.is_running():
+                if here is hub.root and io.own_loop:
+                    from ._hub import reset_thread_hub
 
-                with contextlib.suppress(RuntimeError):  # busy: refused below
-                    reset_thread_hub()
-            if not hub.closed:
-                if asyncio.iscoroutine(main):
-                    main.close()
-                raise RuntimeError(
-                    "asyncio.run() was called inside a green thread, whose OS thread already runs the "
-                    "asyncio hub's event loop: use greenlane.asyncio.await_(coroutine) to run it on "
-                    "that loop from green code"
-                )
+                    with contextlib.suppress(RuntimeError):  # busy: refused below
+                        reset_thread_hub()
+                if not hub.closed:
+                    if asyncio.iscoroutine(main):
+                        main.close()
+                    raise RuntimeError(
+                        "asyncio.run() was called inside a green thread, whose OS thread already runs "
+                        "the asyncio hub's event loop: use greenlane.asyncio.await_(coroutine) to run "
+                        "it on that loop from green code"
+                    )
         return original(main, *args, **kwargs)
 
     run.greenlane_guard = True  # type: ignore[attr-defined]
     asyncio.run = run
-    asyncio.runners.run = run  # type: ignore[attr-defined]
+    asyncio.runners.run = run
 
 
 class _KickDeque(deque):  # type: ignore[type-arg]
@@ -233,7 +234,8 @@ class AsyncioIO(PollerIO):
         FdLines.__init__(self, hub)  # PollerIO's tables; no poller, no wake-up pipe of its own
         self.name = name
         self.registered: dict[int, int] = {}
-        self.poller = _LoopPoller(self)  # type: ignore[assignment]
+        self.loop_poller = _LoopPoller(self)
+        self.poller = self.loop_poller  # type: ignore[assignment]  # PollerIO's tables use it
         self.run_queue = functools.partial(_KickDeque, self)
         self.in_pass = False
         self.kicked = False
@@ -268,8 +270,8 @@ class AsyncioIO(PollerIO):
         hub.greenlet = here
         rec = getattr(here, "rec", None)
         if rec is not None and rec.hub is hub:
-            del here.rec  # the hub greenlet never parks: blocking calls there get a clear error
-        self.poller.move_to(loop)  # type: ignore[attr-defined]
+            del here.rec  # type: ignore[attr-defined]  # it never parks
+        self.loop_poller.move_to(loop)
         self._timer_when = None
         self._timer_handle = None
         self.kicked = False
@@ -300,7 +302,7 @@ class AsyncioIO(PollerIO):
         hub.greenlet = greenlet(self._drive, hub.root)
         if hasattr(hub, "_ready") and getattr(hub.root, "rec", None) is None:
             hub.root.rec = Parked(hub, hub.root)  # type: ignore[attr-defined]
-        self.poller.move_to(loop)  # type: ignore[attr-defined]
+        self.loop_poller.move_to(loop)
         self._timer_when = None
         self._timer_handle = None
 
@@ -322,11 +324,11 @@ class AsyncioIO(PollerIO):
         """The loop to schedule on, re-homing the hub first if its loop is gone or not the running one."""
         loop = self.loop
         running = _running_loop()
-        if running is not None and running is not loop and not hasattr(_getcurrent(), "task"):
-            if not self.started or loop.is_closed():
-                self._leave_loop()
-                self._attach(running)
-                return running
+        re_home = not self.started or loop.is_closed()
+        if re_home and running is not None and running is not loop and not hasattr(_getcurrent(), "task"):
+            self._leave_loop()
+            self._attach(running)
+            return running
         if loop.is_closed():
             self._leave_loop()
             self._drive_new_loop()
@@ -495,7 +497,7 @@ class AsyncioIO(PollerIO):
             return True
         ssock = getattr(loop, "_ssock", None)
         mine = {ssock.fileno()} if ssock is not None else set()
-        fds = self.poller.fds  # type: ignore[attr-defined]
+        fds = self.loop_poller.fds
         return any(fd not in mine and fd not in fds for fd in selector.get_map())
 
     def _idle_check(self) -> None:
@@ -523,7 +525,7 @@ class AsyncioIO(PollerIO):
         """Never needed: the loop polls, and its callbacks wake the fd waiters."""
 
     def _rebuild_poller(self) -> None:
-        self.poller.move_to(self.loop)  # type: ignore[attr-defined]
+        self.loop_poller.move_to(self.loop)
 
     def release_fd(self, fd: int) -> None:
         """``notify_close`` from any OS thread: the loop is touched only from its own thread."""
@@ -554,7 +556,7 @@ class AsyncioIO(PollerIO):
             self._orphans.append(hub.greenlet)  # suspended in the old loop: never resume or collect it
         self._orphans.extend(hub._idle)  # their parent is that greenlet
         hub._idle.clear()
-        self.poller.fds.clear()  # type: ignore[attr-defined]
+        self.loop_poller.fds.clear()
         self._drive_new_loop()
         for fd, events in list(self.registered.items()):
             try:
@@ -588,7 +590,8 @@ class AsyncioIO(PollerIO):
             loop.close()
 
     def __repr__(self) -> str:
-        return f"<AsyncioIO {type(self.loop).__name__} readers={len(self.readers)} writers={len(self.writers)}>"
+        loop = type(self.loop).__name__
+        return f"<AsyncioIO {loop} readers={len(self.readers)} writers={len(self.writers)}>"
 
 
 register_io_manager("asyncio", AsyncioIO, auto=loop_running_here)

@@ -6,7 +6,7 @@ naming the variable and the value.
 
 | variable | meaning | default |
 | --- | --- | --- |
-| ``GREENLANE_HUB`` | poller backend: ``epoll``, ``poll``, ``select`` or ``asyncio`` (an event loop) | best available |
+| ``GREENLANE_HUB`` | ``epoll``, ``poll``, ``select``, or ``asyncio`` (an event loop) | best available |
 | ``GREENLANE_THREADPOOL_SIZE`` | most ``tpool`` worker threads, 0 to 1024 (started as needed) | 20 |
 | ``GREENLANE_MAX_BLOCKING_TIME`` | seconds before the blocking detector reports (0: off) | 0 |
 """

@@ -27,8 +27,8 @@ from .._core import (
 )
 from .._core import set_preferred_poller as _set_preferred_poller
 from ..timeout import Timeout
+from . import asyncio as _asyncio  # noqa: F401  # installs the hub factory that picks the asyncio hub
 from ._eventlet import Hub
-from . import asyncio as _asyncio  # noqa: E402,I001  # installs the hub factory that picks the asyncio hub
 
 __all__ = [
     "Hub",
