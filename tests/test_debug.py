@@ -128,7 +128,7 @@ def test_dump_shows_each_kind_of_wait_with_its_reason_and_stack(pipe: tuple[int,
         section = _section(dump, name)
         assert f": {reason} for " in section.splitlines()[0], section
         assert f"in {name}\n" in section  # its own function is on its stack...
-        assert "_switch_out" not in section and "_work" not in section  # ...greenlane's parking is not
+        assert ", in suspend\n" not in section and ", in work\n" not in section  # ...the parking is not
     on_socket_stack = _section(dump, "on_socket")
     assert on_socket_stack.rstrip().splitlines()[-2].endswith(", in recv")
     assert "in _wait" not in on_socket_stack  # green socket's private helpers trimmed, its recv kept

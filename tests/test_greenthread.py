@@ -431,7 +431,7 @@ def test_many_threads_reuse_workers() -> None:
     gts = [greenlane.spawn(lambda i=i: i * 2) for i in range(5000)]
     assert sum(gt.wait() for gt in gts) == 2 * sum(range(5000))
     hub = greenlane.get_hub()
-    assert len(hub._idle) <= 2  # ran one after another on the same few workers
+    assert len(hub._workers.idle) <= 2  # ran one after another on the same few workers
 
 
 def test_keyboard_interrupt_in_a_green_thread_reaches_main() -> None:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from greenlane._core import _stdlib
+from greenlane._core import _stdlib  # white-box: the real clock functions
 from helpers import SUBPROCESS_TIMEOUT, run_script
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast
 
-from ._core import Parked, Task, Timer, check_timeout, current, get_hub
+from ._core import Parked, Task, Timer, check_timeout, current, get_hub, withdraw_deferred
 
 __all__ = ["Timeout", "is_timeout", "with_timeout", "wrap_is_timeout"]
 
@@ -93,8 +93,7 @@ class Timeout(BaseException):
         if self._deferred is not None:
             rec, exc = self._deferred
             self._deferred = None
-            if rec.deferred is exc:  # not raised yet: withdrawn with the countdown
-                rec.deferred = None
+            withdraw_deferred(rec, exc)  # not raised yet: withdrawn with the countdown
 
     def __enter__(self) -> Timeout:
         if not self.pending and self.seconds is not None and self.timer is None:

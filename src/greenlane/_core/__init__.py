@@ -12,12 +12,9 @@ from ._aio import AsyncioIO, asyncio_wanted, set_loop_factory
 from ._config import MAX_THREADPOOL_SIZE, Config, read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed
 from ._fdqueue import check_fd_free, multiple_fd_waiters, set_multiple_fd_waiters
-from ._hub import (
+from ._hooks import (
     Clock,
-    Hub,
-    Task,
     check_hub_idle,
-    current,
     frame_role,
     observe_new_hubs,
     observe_spawns,
@@ -25,10 +22,22 @@ from ._hub import (
     set_preferred_poller,
     wrap_timer_callbacks,
 )
+from ._hub import Hub
 from ._introspect import HubStatistics, TimerEntry
 from ._io import IOManager, PollerIO, io_manager_names, register_io_manager
 from ._owner import Owned
-from ._parking import ABORTED, PARKED, RUNNING, TIMED_OUT, TIMED_OUT_STATE, WOKEN, Parked, park, wake
+from ._parking import (
+    ABORTED,
+    PARKED,
+    RUNNING,
+    TIMED_OUT,
+    TIMED_OUT_STATE,
+    WOKEN,
+    Parked,
+    park,
+    wake,
+    withdraw_deferred,
+)
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import (
     SimpleQueue,
@@ -40,7 +49,8 @@ from ._stdlib import (
     start_new_thread,
     thread_local,
 )
-from ._threadhub import current_hub, existing_hub, get_hub, set_hub_class
+from ._tasks import Task, current
+from ._threadhub import current_hub, existing_hub, get_hub, preferred_io, set_hub_class
 from ._timeouts import check_timeout
 from ._timers import Timer
 from ._waitqueue import WaitQueue, wake_all, wake_one
@@ -95,6 +105,7 @@ __all__ = [
     "observe_spawns",
     "os_sleep",
     "park",
+    "preferred_io",
     "quiet_threads",
     "read_config",
     "refuse_free_threading",
@@ -110,5 +121,6 @@ __all__ = [
     "wake",
     "wake_all",
     "wake_one",
+    "withdraw_deferred",
     "wrap_timer_callbacks",
 ]

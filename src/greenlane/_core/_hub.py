@@ -20,11 +20,8 @@ clock with ``set_clock``) is what deadlines are read against, and the clock's
 ``advance`` is called at one point only, where the hub would otherwise
 sleep (``_sleep``): nothing in the busy path checks which clock is in use.
 
-Green threads started by ``spawn`` run on pooled *worker* greenlets: creating
-a greenlet costs ~9.5 us on CPython 3.11 (it maps a fresh stack chunk), and
-switching into a parked one under 1 us. A worker runs one ``Task`` at a time;
-identity (``current()``, attributes, locals) belongs to the task, not to the
-worker, so nothing leaks from one task to the next.
+Green threads started by ``spawn`` run on pooled worker greenlets the hub
+owns (``_tasks.Workers``).
 """
 
 from __future__ import annotations
@@ -34,89 +31,31 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable
-from types import CodeType
-from typing import Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from greenlet import GreenletExit, greenlet
 from greenlet import getcurrent as _getcurrent
 
 from . import _introspect, _parking, _stdlib, _threadhub
 from ._errors import CrossThreadError, DeadlockError, cross_thread_message
-from ._io import IOManager, check_io_manager_name, make_io_manager
+from ._io import IOManager, make_io_manager
 from ._parking import PARKED, Parked, park
+from ._tasks import Task, Workers
 from ._timeouts import check_timeout
 from ._timers import Timer, TimerHeap
 from ._wakers import other_threads_alive, python_signal_handlers
 
-__all__ = ["Clock", "Hub", "Task", "current"]
+if TYPE_CHECKING:
+    from ._hooks import Clock
+
+__all__ = ["Hub"]
 
 log = logging.getLogger("greenlane.hub")
-
-# A finished worker parks for reuse; past this many idle ones it exits instead,
-# so a burst of 100k spawns does not keep 100k stacks alive afterwards.
-MAX_IDLE_WORKERS: Final = 1024
 
 # Past a pass's budget a parking thread may still hand off directly this many
 # times while no fd is watched: only timers can then wait, by at most this many
 # switches (~30 us), and a ping-pong between two threads skips the hub.
 SPARE_HANDOFFS: Final = 32
-
-
-class Clock(Protocol):
-    """A clock a hub can run on (``set_clock``; ``greenlane.testing.VirtualClock``)."""
-
-    def now(self) -> float:
-        """The current time, in seconds."""
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward: called when the hub would sleep ``seconds``."""
-
-
-class Task:
-    """Something a worker greenlet runs: the base of ``GreenThread``."""
-
-    __slots__ = ("__dict__", "__weakref__", "_glet", "_state")
-
-    # _state: QUEUED until a worker picks it up, then RUNNING, then DONE.
-    QUEUED: Final = 0
-    RUNNING: Final = 1
-    DONE: Final = 2
-
-    # Called with every new task when set (``observe_spawns``: greenlane.debug's spawn recorder).
-    on_new: ClassVar[Callable[[Task], object] | None] = None
-
-    def __init__(self) -> None:
-        self._glet: greenlet | None = None
-        self._state = Task.QUEUED
-        if Task.on_new is not None:
-            Task.on_new(self)
-
-    def _run(self) -> None:
-        """Run to completion; must not raise (report instead)."""
-        raise NotImplementedError
-
-    def _hub(self) -> Hub:
-        """The hub of the thread running this task (it must have started)."""
-        assert self._glet is not None
-        return self._glet.rec.hub  # type: ignore[attr-defined,no-any-return]
-
-
-class _Worker(greenlet):
-    """A pooled greenlet that runs tasks one after another."""
-
-    __slots__ = ("rec", "task")
-
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub._work, hub.greenlet)
-        self.rec = Parked(hub, self)
-        self.task: Task | None = None
-
-
-def current() -> Any:
-    """The running green thread: its ``Task`` if spawned, else the raw greenlet."""
-    glet = _getcurrent()
-    task = getattr(glet, "task", None)
-    return glet if task is None else task
 
 
 class Hub:
@@ -156,13 +95,11 @@ class Hub:
         self._timers = TimerHeap()
         self._xthread: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._pending_external = 0
-        # True while asleep in the I/O manager's poll: read by other threads (wake-ups, the
-        # blocking detector). A driver that sleeps outside ``poll`` keeps it True between passes.
+        # True while asleep in io.poll (read by other threads); a driver sleeping elsewhere sets it.
         self.polling = False
-        self._idle: list[_Worker] = []
-        self._tasks_alive = 0
-        # Read (never written) by greenlane.debug's blocking detector from its own
-        # thread: unchanged counters while not polling mean nobody switched.
+        self._workers = Workers(self)  # the pooled greenlets that run spawned tasks
+        self._start = self._workers.start
+        # Unchanged while not polling: nobody switched (the blocking detector's test, from its thread).
         self._switches = 0
         self._passes = 0
         # Wall-clock accounting (statistics(); a parked record's ``since``).
@@ -218,7 +155,7 @@ class Hub:
 
     def start_task(self, task: Task) -> None:
         """Queue ``task`` to start on a worker greenlet on the next pass."""
-        self._tasks_alive += 1
+        self._workers.alive += 1
         self._calls.append((self._start, (task,)))
 
     # -- parking (the transitions are _parking's) ---------------------------
@@ -233,6 +170,10 @@ class Hub:
         """Suspend the calling green thread (of this hub's thread); see ``_parking.park``."""
         self.check_thread(reason)
         return park(reason, timeout, queue, on_abandon)
+
+    def record_of_hub_greenlet(self) -> Parked:
+        """A wait in the hub's own greenlet: refused (a driver's hub may hand its greenlet over)."""
+        raise RuntimeError("cannot block in the hub greenlet")
 
     unpark = _parking.unpark
     throw = _parking.throw
@@ -280,7 +221,7 @@ class Hub:
                 if self._xthread:
                     self._drain_xthread()
             else:
-                self._sleep(self._idle_timeout())
+                self._sleep(self.idle_timeout())
                 now = _stdlib.monotonic()
         elif self._xthread:
             self._drain_xthread()
@@ -334,9 +275,6 @@ class Hub:
 
     def idle_timeout(self) -> float | None:
         """How long the hub may sleep now (None: until woken); reports a deadlock, advances a test clock."""
-        return self._idle_timeout()
-
-    def _idle_timeout(self) -> float | None:
         if self._xthread or self._ready or self._calls:
             return 0.0
         deadline = self._timers.next_deadline()
@@ -380,7 +318,7 @@ class Hub:
         rec: Parked | None = getattr(self.root, "rec", None)
         if rec is None or rec.state != PARKED:
             raise RuntimeError(f"greenlane hub: idle while the main green thread is not parked: {rec!r}")
-        others = self._tasks_alive
+        others = self._workers.alive
         self.throw(
             self.root,
             DeadlockError(
@@ -389,33 +327,6 @@ class Hub:
                 f"({others} other green thread{'s' if others != 1 else ''} also blocked)"
             ),
         )
-
-    def _start(self, task: Task) -> None:
-        if task._state != Task.QUEUED:  # cancelled before it started
-            self._tasks_alive -= 1
-            return
-        idle = self._idle
-        worker = idle.pop() if idle else _Worker(self)
-        worker.task = task
-        worker.switch()  # no arguments: greenlet would hold them for the worker's life
-
-    def _work(self) -> None:
-        """A worker greenlet's whole life: run tasks, park idle between them."""
-        me: _Worker = _getcurrent()  # type: ignore[assignment]
-        idle = self._idle
-        while True:
-            task = me.task
-            assert task is not None
-            task._glet = me
-            task._run()
-            me.rec.deferred = None  # a soft throw the ended task never waited for again
-            me.task = task = None  # an idle worker keeps no task alive...
-            me.gr_context = None  # ...nor its contextvars
-            self._tasks_alive -= 1
-            if len(idle) >= MAX_IDLE_WORKERS or self.closed:
-                return
-            idle.append(me)
-            self.greenlet.switch()
 
     # -- settings and life ----------------------------------------------------
 
@@ -430,7 +341,7 @@ class Hub:
         """True if anything is ready, queued, timed, waited on an fd, or a green thread lives."""
         return bool(
             self._ready or self._calls or len(self._timers) or self.io.readers or self.io.writers
-            or self._tasks_alive
+            or self._workers.alive
         )
 
     def discard_work(self) -> None:
@@ -439,7 +350,7 @@ class Hub:
         self._calls.clear()
         self._timers.clear()
         self.io.clear()
-        self._tasks_alive = 0
+        self._workers.alive = 0
 
     def check_thread(self, what: str) -> None:
         """``CrossThreadError`` naming ``what`` unless called from this hub's OS thread."""
@@ -467,55 +378,6 @@ class Hub:
 
 
 _threadhub.set_hub_class(Hub)
-
-
-def frame_role(code: CodeType) -> str | None:
-    """What a greenlet whose outermost frame runs ``code`` is: ``"worker"``, ``"hub"`` or None."""
-    if code is Hub._work.__code__:
-        return "worker"
-    if code is Hub._run.__code__:
-        return "hub"
-    return None
-
-
-def observe_new_hubs(observer: Callable[[Hub], object] | None) -> None:
-    """Call ``observer(hub)`` with every hub created from now on (None: stop); one observer."""
-    Hub.on_new = observer
-
-
-def observe_spawns(observer: Callable[[Task], object] | None) -> None:
-    """Call ``observer(task)`` as every green thread is created from now on (None: stop); one observer."""
-    Task.on_new = observer
-
-
-def wrap_timer_callbacks(wrapper: Callable[[Callable[..., Any]], Callable[..., Any]] | None) -> None:
-    """Pass every ``call_later`` callback set from now on through ``wrapper`` (None: stop)."""
-    Hub.timer_wrapper = wrapper
-
-
-def set_preferred_poller(name: str | None) -> None:
-    """Make this thread's next hubs use I/O manager ``name`` (None: ``GREENLANE_HUB`` or the best)."""
-    if name is not None:
-        check_io_manager_name(name)
-    _threadhub.set_preferred_io(name)
-
-
-def check_hub_idle() -> None:
-    """Raise ``RuntimeError`` if this thread's hub still has work (so it cannot be replaced)."""
-    hub = _threadhub.existing_hub()
-    if hub is not None and hub.has_work():
-        raise RuntimeError(f"cannot replace a hub that still has work: {hub!r}")
-
-
-def reset_thread_hub() -> None:
-    """Drop this thread's hub (it must be idle) so the next ``get_hub()`` makes a new one."""
-    check_hub_idle()
-    hub = _threadhub.forget_hub()
-    if hub is None:
-        return
-    if getattr(hub.root, "rec", None) is not None:
-        delattr(hub.root, "rec")
-    hub.close()
 
 
 def _after_fork_in_child() -> None:

@@ -88,7 +88,7 @@ def statistics(hub: Hub) -> HubStatistics:
         timers=len(hub._timers),
         readers=len(hub.io.waiters(_pollers.READ)),
         writers=len(hub.io.waiters(_pollers.WRITE)),
-        green_threads=hub._tasks_alive,
+        green_threads=hub._workers.alive,
         switches=hub._switches,
         passes=hub._passes,
         uptime=now - hub._created,
@@ -137,7 +137,7 @@ def progress(hub: Hub) -> tuple[int, int] | None:
 def busy(hub: Hub) -> bool:
     """Whether anyone could be kept waiting by this hub (read from another thread: approximate)."""
     return bool(
-        hub._tasks_alive or hub._ready or hub._calls or len(hub._timers)
+        hub._workers.alive or hub._ready or hub._calls or len(hub._timers)
         or hub.io.readers or hub.io.writers or hub._xthread
     )
 

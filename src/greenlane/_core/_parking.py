@@ -17,11 +17,13 @@ timer, a kill or a ``Timeout``):
     any     --resumed------> RUNNING                                    (``suspend``)
 
 Who calls what: ``park`` (wait queues, ``Hub.park``) and the I/O manager's
-``wait_fd`` enter PARKED then call ``suspend``, which arms the timer,
-switches out (``Hub.switch_out``: the hub, or the next ready thread
-directly) and, on resumption, cancels the timer and delivers what the record
-was resumed with. Readiness (the I/O manager) and wait queues call ``wake``;
-the timer heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
+``wait_fd`` file the record where it waits, then call ``suspend``, which
+enters PARKED, arms the timer, switches out (to the next ready thread
+directly while the pass has budget, else to the hub: it reads the hub's run
+queue and budget, the one place outside ``_hub`` that does) and, on
+resumption, cancels the timer and delivers what the record was resumed
+with. Readiness (the I/O manager) and wait queues call ``wake``; the timer
+heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
 table on expiry or abort is ``abort``, the one place that knows both.
 
 A thread killed after it was handed a value but before it ran (the
@@ -75,6 +77,7 @@ __all__ = [
     "throw",
     "unpark",
     "wake",
+    "withdraw_deferred",
     "yield_now",
 ]
 
@@ -155,12 +158,15 @@ def record_of(glet: greenlet, hub: Hub) -> Parked:
     rec: Parked | None = getattr(glet, "rec", None)
     if rec is None or rec.hub is not hub:
         if glet is hub.greenlet:
-            hand_over = getattr(hub.io, "record_of_hub_greenlet", None)  # asyncio's (_aio)
-            if hand_over is None:
-                raise RuntimeError("cannot block in the hub greenlet")
-            return hand_over()  # type: ignore[no-any-return]
+            return hub.record_of_hub_greenlet()  # raises, unless the hub can hand its greenlet over
         rec = glet.rec = Parked(hub, glet)  # type: ignore[attr-defined]
     return rec
+
+
+def withdraw_deferred(rec: Parked, exc: BaseException) -> None:
+    """Drop ``exc`` if a soft throw left it for ``rec``'s next wait and it is not raised yet."""
+    if rec.deferred is exc:
+        rec.deferred = None
 
 
 def take_deferred(rec: Parked) -> BaseException:

@@ -20,9 +20,9 @@ from typing import Any, Final
 from greenlet import getcurrent as _getcurrent
 from greenlet import greenlet
 
-from ._hub import Task
 from ._parking import PARKED, RUNNING, Parked
 from ._parking import STATE_NAMES as _STATE_NAMES
+from ._tasks import Task
 
 __all__ = ["WaitState", "wait_state"]
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import _core
-from .._core import AsyncioIO, Task, Timer, asyncio_wanted
+from .._core import AsyncioIO, Parked, Task, Timer, asyncio_wanted
 from ._eventlet import Hub as EventletHub
 
 __all__ = ["Hub", "is_available"]
@@ -58,6 +58,10 @@ class Hub(EventletHub):
         timer = super().call_later(delay, callback, *args)
         self.io.timers_changed()
         return timer
+
+    def record_of_hub_greenlet(self) -> Parked:
+        """A green wait in the loop's greenlet: refused naming the fix, or fine once ``asyncio.run`` returned."""
+        return self.io.record_of_hub_greenlet()
 
     def start_now(self, task: Task) -> None:
         """Start ``task`` on a worker at once, from the loop's greenlet (a coroutine or a callback)."""
