@@ -56,7 +56,8 @@ from ._parking import PARKED, Parked
 from ._wakers import other_threads_alive, python_signal_handlers
 
 if TYPE_CHECKING:
-    from ._hub import Hub, Task
+    from ._hub import Hub
+    from ._tasks import Task
 
 __all__ = ["AsyncioIO", "asyncio_wanted", "loop_running_here", "set_loop_factory"]
 
@@ -117,7 +118,7 @@ def _install_run_guard() -> None:
             io = hub.io
             if isinstance(io, AsyncioIO) and io.loop.is_running():
                 if here is hub.root and io.own_loop:
-                    from ._hub import reset_thread_hub
+                    from ._hooks import reset_thread_hub
 
                     with contextlib.suppress(RuntimeError):  # busy: refused below
                         reset_thread_hub()
@@ -510,7 +511,7 @@ class AsyncioIO(PollerIO):
         hub = self.hub
         if _getcurrent() is not hub.greenlet:
             raise RuntimeError("start_now() runs in the event loop's greenlet (a coroutine or callback)")
-        hub._tasks_alive += 1
+        hub._workers.alive += 1
         was, self.in_pass = self.in_pass, True  # appends made while it runs: one check below
         try:
             hub._start(task)
@@ -554,8 +555,8 @@ class AsyncioIO(PollerIO):
         hub = self.hub
         if self.started and self.own_loop and not hub.greenlet.dead:
             self._orphans.append(hub.greenlet)  # suspended in the old loop: never resume or collect it
-        self._orphans.extend(hub._idle)  # their parent is that greenlet
-        hub._idle.clear()
+        self._orphans.extend(hub._workers.idle)  # their parent is that greenlet
+        hub._workers.idle.clear()
         self.loop_poller.fds.clear()
         self._drive_new_loop()
         for fd, events in list(self.registered.items()):
