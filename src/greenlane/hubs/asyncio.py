@@ -60,7 +60,7 @@ class Hub(EventletHub):
         return timer
 
     def record_of_hub_greenlet(self) -> Parked:
-        """A green wait in the loop's greenlet: refused naming the fix (fine once ``asyncio.run`` returned)."""
+        """A green wait in the loop's greenlet: refused naming the fix (fine once asyncio.run returned)."""
         return self.io.record_of_hub_greenlet()
 
     def start_now(self, task: Task) -> None:
