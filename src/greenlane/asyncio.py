@@ -35,7 +35,6 @@ Three ways to start, all on one loop:
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -111,9 +110,9 @@ def green(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> asyncio.F
     hub, loop = _hub_of_running_loop("green()")
     gt: GreenThread[T] = GreenThread(fn, args, kwargs)
     gt._home = hub
-    future: asyncio.Future[T] = loop.create_future()
+    future: _GreenFuture[T] = _GreenFuture(loop=loop)
+    future.thread = gt
     gt.link(_settle, future)
-    future.add_done_callback(functools.partial(_kill_if_cancelled, gt))
     hub.start_now(gt)
     return future
 
@@ -176,6 +175,19 @@ def _settle(gt: GreenThread[T], future: asyncio.Future[T]) -> None:
         future.set_result(gt.result())
 
 
-def _kill_if_cancelled(gt: GreenThread[Any], future: asyncio.Future[Any]) -> None:
-    if future.cancelled() and not gt.dead:
-        gt.kill()
+class _GreenFuture(asyncio.Future[T]):
+    """What ``green()`` returns: cancelling it kills its green thread at once.
+
+    At once, not from a done-callback (those run a loop turn later): code that
+    cancels and then closes what the thread waits on (its listening socket)
+    must find the kill already on its way.
+    """
+
+    thread: GreenThread[T] | None = None
+
+    def cancel(self, msg: Any = None) -> bool:
+        cancelled = super().cancel(msg)
+        gt = self.thread
+        if cancelled and gt is not None and not gt.dead:
+            gt.kill()
+        return cancelled
