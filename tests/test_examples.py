@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import SUBPROCESS_TIMEOUT
+from helpers import MONKEY_PATCH, SUBPROCESS_TIMEOUT, native_hub_only
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -23,6 +23,7 @@ def _run(name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@native_hub_only(MONKEY_PATCH)
 def test_compute_node_runs_two_hundred_migrations_concurrently() -> None:
     proc = _run("compute_node.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr

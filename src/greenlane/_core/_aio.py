@@ -152,6 +152,12 @@ class _KickDeque(deque):  # type: ignore[type-arg]
         if not io.in_pass and not io.kicked:
             io.kick()
 
+    def appendleft(self, item: Any) -> None:  # a throw(front=True): Ctrl-C into the main green thread
+        deque.appendleft(self, item)
+        io = self._io
+        if not io.in_pass and not io.kicked:
+            io.kick()
+
 
 class _LoopPoller:
     """The ``Poller`` interface on an asyncio loop: registrations become add_reader/add_writer."""
@@ -312,8 +318,8 @@ class AsyncioIO(PollerIO):
         loop = self.loop
         if self.own_loop or loop.is_running():
             raise RuntimeError(
-                "a blocking greenlane call in the event loop itself (a coroutine or a loop callback) "
-                "would block every task: run the blocking code in a green thread with "
+                "a blocking greenlane call in the hub greenlet, the event loop itself (a coroutine or "
+                "a loop callback), would block every task: run the blocking code in a green thread with "
                 "`await greenlane.asyncio.green(fn, *args)`, or use the asyncio equivalent"
             )
         self._leave_loop()  # asyncio.run() has returned: greenlane drives a loop of its own now
