@@ -21,6 +21,7 @@ from greenlane import hubs, tpool
 from greenlane._core import reset_thread_hub
 from greenlane.hubs import asyncio as asyncio_hub
 from greenlane.testing import virtual_time
+from helpers import run_script
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +164,41 @@ def test_asyncio_run_after_green_code_closes_the_idle_hub() -> None:
 
     assert asyncio.run(main())
     greenlane.sleep(0)  # and green code still runs afterwards (on a loop of its own again)
+
+
+def test_in_a_fresh_interpreter_asyncio_run_needs_no_setup() -> None:
+    proc = run_script(
+        """
+        import asyncio, greenlane
+        from greenlane import hubs
+        from greenlane.asyncio import await_, green
+
+        def blocking():
+            greenlane.sleep(0.001)
+            return await_(asyncio.sleep(0, result="crossed"))
+
+        async def main():
+            value = await green(blocking)
+            return value, isinstance(hubs.get_hub(), hubs.asyncio.Hub), hubs.get_hub().attached
+
+        print(asyncio.run(main()))
+        """
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "('crossed', True, True)"
+
+
+def test_monkey_patch_then_the_asyncio_hub_is_refused_naming_the_fix() -> None:
+    proc = run_script(
+        """
+        import greenlane
+        greenlane.monkey_patch()
+        try:
+            greenlane.sleep(0.001)
+        except RuntimeError as exc:
+            print(exc)
+        """,
+        env={"GREENLANE_HUB": "asyncio"},
+    )
+    assert "cannot run after greenlane.monkey_patch()" in proc.stdout + proc.stderr
+    assert "GREENLANE_HUB=epoll" in proc.stdout + proc.stderr

@@ -238,6 +238,13 @@ class AsyncioIO(PollerIO):
     """The I/O manager of a hub run by an asyncio loop (see the module essay)."""
 
     def __init__(self, hub: Hub, name: str) -> None:
+        real = getattr(_pollers, "_epoll", None)
+        if real is not None and getattr(sys.modules.get("select"), "epoll", real) is not real:
+            raise RuntimeError(
+                "the asyncio hub cannot run after greenlane.monkey_patch(): asyncio's own event loop "
+                "would use the patched selectors and sockets; use greenlane's native hub with "
+                "monkey_patch (GREENLANE_HUB=epoll), or the asyncio hub without patching"
+            )
         FdLines.__init__(self, hub)  # PollerIO's tables; no poller, no wake-up pipe of its own
         self.name = name
         self.registered: dict[int, int] = {}
