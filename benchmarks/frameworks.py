@@ -34,11 +34,15 @@ class Framework:
 
 
 SUBJECT: Final = "greenlane"
+ON_ASYNCIO: Final = "greenlane-asyncio"
 FLOOR: Final = "greenlet"
 
 # Column order; the runner interleaves samples in this order too.
 FRAMEWORKS: Final = (
     Framework(SUBJECT, "greenlane", "greenlane"),
+    # greenlane's own code on the asyncio hub (greenlane.hubs.asyncio driving asyncio's default loop):
+    # switch, yield_rr, echo and http only.
+    Framework(ON_ASYNCIO, "greenlane", "greenlane on asyncio"),
     Framework(FLOOR, "greenlet", "greenlet (floor)"),
     Framework("eventlet", "eventlet", "eventlet"),
     Framework("gevent", "gevent", "gevent"),
@@ -102,6 +106,20 @@ def on_uvloop(main: Callable[[int], Coroutine[Any, Any, T]]) -> Callable[[int], 
         return result
 
     return run
+
+
+def on_greenlane_asyncio(run: Callable[[int], T]) -> Callable[[int], T]:
+    """greenlane's implementation ``run``, on the asyncio hub (greenlane starts and drives the loop)."""
+
+    def wrapped(size: int) -> T:
+        hubs = load("greenlane.hubs")
+        hubs.use_hub("asyncio")
+        try:
+            return run(size)
+        finally:
+            hubs.use_hub(None)
+
+    return wrapped
 
 
 def _origin(module: ModuleType) -> str:

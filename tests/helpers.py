@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Generous: CI machines are shared and slow; this bounds hangs, it does not time work.
 SUBPROCESS_TIMEOUT = 60
 
@@ -25,3 +27,15 @@ def run_script(code: str, *args: str, env: dict[str, str] | None = None) -> subp
         env=full_env,
         check=False,
     )
+
+
+MONKEY_PATCH = (
+    "monkey_patch with the asyncio hub is not supported yet (asyncio's own loop would run on the "
+    "patched selectors)"
+)
+ON_ASYNCIO_HUB = os.environ.get("GREENLANE_HUB", "").strip().lower() == "asyncio"
+
+
+def native_hub_only(reason: str) -> pytest.MarkDecorator:
+    """Skip a test on the asyncio hub (GREENLANE_HUB=asyncio, .ci/asyncio-hub), saying why."""
+    return pytest.mark.skipif(ON_ASYNCIO_HUB, reason=f"native pollers only: {reason}")

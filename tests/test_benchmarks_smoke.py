@@ -48,7 +48,7 @@ def _run_worker(
     return proc, records
 
 
-@pytest.mark.parametrize("framework", ["greenlane", *PEERS])
+@pytest.mark.parametrize("framework", ["greenlane", "greenlane-asyncio", *PEERS])
 def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
     if framework in PEERS and importlib.util.find_spec(PEERS[framework]) is None:
         pytest.skip(f"{framework} is not installed (a benchmark-only dependency: '.[bench]')")
@@ -63,6 +63,8 @@ def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
         # One module per workload; greenlane, the subject, must run every one.
         modules = {p.stem for p in WORKLOADS_DIR.glob("*.py") if not p.stem.startswith("_")}
         assert {r["workload"] for r in records} == modules
+    if framework == "greenlane-asyncio":  # greenlane's code on the asyncio hub: the four it claims
+        assert {r["workload"] for r in records} == {"switch", "yield_rr", "echo", "http"}
 
 
 @pytest.mark.parametrize("framework", ["gunicorn-green", "gunicorn-sync"])

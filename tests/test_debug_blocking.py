@@ -19,7 +19,7 @@ from greenlane import debug
 from greenlane._core import get_hub
 from greenlane._core._wakers import quiet_threads
 from greenlane.debug._blocking import monitor
-from helpers import run_script
+from helpers import native_hub_only, run_script
 
 THRESHOLD = 0.1
 BLOCK = 0.3  # unpatched time.sleep: the hub cannot switch meanwhile
@@ -100,6 +100,7 @@ def test_silent_when_nothing_waits_on_the_hub(detector: pytest.LogCaptureFixture
     assert _reports(detector) == []
 
 
+@native_hub_only("the hub greenlet's stack there is asyncio's loop, not greenlane's poll")
 def test_names_the_main_green_thread_and_the_hub_itself(detector: pytest.LogCaptureFixture) -> None:
     gt = greenlane.spawn(greenlane.sleep, 0.01)
     time.sleep(BLOCK)  # the main green thread holds the hub while gt's timer is due

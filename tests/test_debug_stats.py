@@ -7,10 +7,12 @@ import time
 import greenlane
 from greenlane._core import HubStatistics, get_hub
 from greenlane.testing import VirtualClock
+from helpers import native_hub_only
 
 BLOCK = 0.2
 
 
+@native_hub_only("poll_time counts the native poller's sleep; asyncio's loop sleeps outside greenlane")
 def test_idle_time_counts_as_polling_and_a_block_as_the_longest_pass() -> None:
     hub = get_hub()
     before = hub.statistics()

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import SUBPROCESS_TIMEOUT
+from helpers import MONKEY_PATCH, SUBPROCESS_TIMEOUT, native_hub_only
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -23,6 +23,7 @@ def _run(name: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@native_hub_only(MONKEY_PATCH)
 def test_compute_node_runs_two_hundred_migrations_concurrently() -> None:
     proc = _run("compute_node.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -45,3 +46,15 @@ def test_hello_example_runs() -> None:
     proc = _run("hello.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "gave up waiting after 0.1 s" in proc.stdout
+
+
+def test_asyncio_bridge_example_crosses_both_ways_concurrently() -> None:
+    proc = _run("asyncio_bridge.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2, proc.stdout
+    assert "['user0: ok', 'user1: ok', 'user2: ok', 'user3: ok', 'user4: ok']" in lines[0]
+    assert "['item0: ok', 'item1: ok', 'item2: ok', 'item3: ok', 'item4: ok']" in lines[1]
+    for line in lines:  # five 0.2 s requests at once: about 0.2 s; serially 1 s (loose bound for CI)
+        assert float(re.search(r"in ([\d.]+) s$", line).group(1)) < 0.9, line  # type: ignore[union-attr]
+    assert proc.stderr == "", proc.stderr

@@ -16,6 +16,7 @@ from greenlane._core import _wakers
 from greenlane.green import signal as gsignal
 from greenlane.hubs import get_hub
 from greenlane.testing import assert_parked
+from helpers import native_hub_only
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +134,7 @@ def test_an_installed_handler_counts_as_a_waker_for_the_deadlock_check() -> None
         greenlane.Event().wait()  # and without a handler, the same wait is reported at once
 
 
+@native_hub_only("it replaces the native poller's poll method")
 @pytest.mark.parametrize("handler", ["default SIGINT", "python handler"])
 def test_a_handler_run_by_the_hub_just_before_its_poll_sleeps_is_not_late(handler: str) -> None:
     # CPython runs a Python handler at any bytecode boundary of the main thread: here,

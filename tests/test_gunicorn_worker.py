@@ -18,11 +18,16 @@ from typing import Any
 
 import pytest
 
+from helpers import MONKEY_PATCH, native_hub_only
+
 pytest.importorskip("httptools", reason="greenlane.wsgi needs the optional httptools (greenlane[wsgi])")
 pytest.importorskip("gunicorn", reason="the gunicorn worker is tested against a real gunicorn (test extra)")
 
 # Bounds waits that should end quickly: reached only if something hangs.
 HANG_GUARD = 30.0
+
+# The worker calls greenlane.monkey_patch() (see greenlane.gunicorn).
+pytestmark = native_hub_only(MONKEY_PATCH)
 
 APP = textwrap.dedent(
     """

@@ -15,6 +15,8 @@ from typing import Final
 
 import pytest
 
+from helpers import MONKEY_PATCH, native_hub_only
+
 HERE = Path(__file__).parent / "patching"
 # The subset takes about 15 s; this only bounds a hang.
 LIMIT = 600
@@ -42,6 +44,7 @@ DEBIAN_PACKAGE: Final = f"libpython{sys.version_info[0]}.{sys.version_info[1]}-t
     reason=f"CPython's own tests ({', '.join(MISSING)}) are not installed for {sys.executable} "
     f"(on Debian: apt install {DEBIAN_PACKAGE})",
 )
+@native_hub_only(MONKEY_PATCH)
 def test_ci_subset_meets_its_floors() -> None:
     command = [sys.executable, str(HERE / "_stdlib_compat.py"), "--ci"]
     command += ["--check", str(HERE / "stdlib_baselines.json")]

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from benchmarks.frameworks import load, on_asyncio, on_uvloop
+from benchmarks.frameworks import load, on_asyncio, on_greenlane_asyncio, on_uvloop
 from benchmarks.workloads._base import Impl, Sample, Stopwatch
 from benchmarks.workloads._net import BACKLOG, CLIENT_POLL_S, HOST, Client, make_sample
 
@@ -101,6 +101,7 @@ def implementations(
 
     impls = {
         "greenlane": eventlet_api("greenlane", mode, green),
+        "greenlane-asyncio": on_greenlane_asyncio(eventlet_api("greenlane", mode, green)),
         "greenlet": minimal_loop(mode, green),
         "eventlet": eventlet_api("eventlet", mode, green),
         "gevent": gevent(mode, green),

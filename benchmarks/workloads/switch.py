@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Final
 
-from benchmarks.frameworks import load, on_asyncio, on_uvloop
+from benchmarks.frameworks import load, on_asyncio, on_greenlane_asyncio, on_uvloop
 from benchmarks.workloads._base import (
     Check,
     Metric,
@@ -150,6 +150,7 @@ WORKLOAD = Workload(
     sizes=Sizes(full=100_000, quick=20_000, smoke=200),
     implementations={
         "greenlane": _eventlet_api("greenlane"),
+        "greenlane-asyncio": on_greenlane_asyncio(_eventlet_api("greenlane")),
         "greenlet": greenlet_floor,
         "eventlet": _eventlet_api("eventlet"),
         "gevent": gevent,

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Final
 
-from benchmarks.frameworks import load, on_asyncio, on_uvloop
+from benchmarks.frameworks import load, on_asyncio, on_greenlane_asyncio, on_uvloop
 from benchmarks.workloads._base import Check, Metric, Sample, Sizes, Stopwatch, Workload
 
 YIELDS_PER_THREAD: Final = 100  # the spec's 1000 threads x 100 sleep(0)
@@ -100,6 +100,7 @@ WORKLOAD = Workload(
     sizes=Sizes(full=1_000, quick=500, smoke=10),
     implementations={
         "greenlane": _eventlet_api("greenlane"),
+        "greenlane-asyncio": on_greenlane_asyncio(_eventlet_api("greenlane")),
         "greenlet": greenlet_floor,
         "eventlet": _eventlet_api("eventlet"),
         "gevent": gevent,

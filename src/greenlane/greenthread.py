@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FuturesTimeoutError
 from types import TracebackType
@@ -434,6 +434,24 @@ class GreenThread(Task, Generic[T]):
         assert self._glet is not None
         hub.throw(self._glet, exc)
         hub.yield_now()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """``await gt`` in a coroutine (asyncio hub): its outcome; a cancelled awaiter leaves it running."""
+        if self._state != _DONE:
+            import asyncio  # the stdlib's: only a coroutine gets here
+
+            future = asyncio.get_running_loop().create_future()
+
+            def ended(_gt: GreenThread[T]) -> None:
+                if not future.done():
+                    future.set_result(None)
+
+            self.link(ended)
+            try:
+                yield from future.__await__()
+            finally:
+                self.unlink(ended)  # cancelled: stop watching, leave the thread running
+        return self.wait()
 
     def throw(self, *throw_args: Any) -> None:
         """eventlet's (greenlet's) name for raising in the thread: the same as ``kill``."""

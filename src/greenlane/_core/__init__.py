@@ -8,6 +8,7 @@ the core's whole surface: the layers above import from here, never from a
 
 from __future__ import annotations
 
+from ._aio import AsyncioIO, asyncio_wanted, set_loop_factory
 from ._config import MAX_THREADPOOL_SIZE, Config, read_config
 from ._errors import CrossThreadError, DeadlockError, IOClosed
 from ._fdqueue import check_fd_free, multiple_fd_waiters, set_multiple_fd_waiters
@@ -67,6 +68,7 @@ __all__ = [
     "TIMED_OUT_STATE",
     "WOKEN",
     "WRITE",
+    "AsyncioIO",
     "Clock",
     "Config",
     "CrossThreadError",
@@ -85,6 +87,7 @@ __all__ = [
     "WaitQueue",
     "WaitState",
     "allocate_lock",
+    "asyncio_wanted",
     "check_fd_free",
     "check_hub_idle",
     "check_timeout",
@@ -109,6 +112,7 @@ __all__ = [
     "register_io_manager",
     "reset_thread_hub",
     "set_hub_class",
+    "set_loop_factory",
     "set_multiple_fd_waiters",
     "set_preferred_poller",
     "start_new_thread",

@@ -6,7 +6,11 @@ naming the variable and the value.
 
 | variable | meaning | default |
 | --- | --- | --- |
+<<<<<<< HEAD
+| ``GREENLANE_HUB`` | ``epoll``, ``poll``, ``select``, or ``asyncio`` (an event loop) | best available |
+=======
 | ``GREENLANE_HUB`` | I/O manager: ``epoll``, ``poll``, ``select`` or ``asyncio`` | best available |
+>>>>>>> core
 | ``GREENLANE_THREADPOOL_SIZE`` | most ``tpool`` worker threads, 0 to 1024 (started as needed) | 20 |
 | ``GREENLANE_MAX_BLOCKING_TIME`` | seconds before the blocking detector reports (0: off) | 0 |
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import select
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final, Protocol
 
@@ -26,6 +27,7 @@ from .._core import (
 )
 from .._core import set_preferred_poller as _set_preferred_poller
 from ..timeout import Timeout
+from . import asyncio as _asyncio  # noqa: F401  # installs the hub factory that picks the asyncio hub
 from ._eventlet import Hub
 
 __all__ = [
@@ -55,17 +57,30 @@ class _HasFileno(Protocol):
     def fileno(self) -> int: ...
 
 
-def use_hub(mod: str | ModuleType | type | None = None) -> None:
-    """Make this thread's hub (and its later ones) poll with ``mod``: epoll, poll or select.
+def use_hub(
+    mod: str | ModuleType | type | None = None, *, loop_factory: Callable[[], Any] | None = None
+) -> None:
+    """Make this thread's hub (and its later ones) poll with ``mod``: epoll, poll, select or asyncio.
 
     ``mod`` is a name (``"epoll"``/``"epolls"``, ``"poll"``,
-    ``"select"``/``"selects"``, or eventlet's ``"package.module:Class"``), one
-    of the modules ``hubs.epolls``, ``hubs.poll``, ``hubs.selects``, or its
-    ``Hub`` class; ``None`` restores the default (``GREENLANE_HUB`` or the
-    best available). The current hub is replaced only when idle.
+    ``"select"``/``"selects"``, ``"asyncio"``, or eventlet's
+    ``"package.module:Class"``), one of the modules ``hubs.epolls``,
+    ``hubs.poll``, ``hubs.selects``, ``hubs.asyncio``, or its ``Hub`` class;
+    ``None`` restores the default (``GREENLANE_HUB`` or the best available).
+    The current hub is replaced only when idle.
+
+    ``loop_factory`` (asyncio only) makes the event loop when greenlane has to
+    start one itself, e.g. ``uvloop.new_event_loop``; by default
+    ``asyncio.new_event_loop``. A loop already running in the thread
+    (``asyncio.run``) is always the one used.
     """
     check_hub_idle()
-    _set_preferred_poller(_poller_of(mod))
+    poller = _poller_of(mod)
+    if loop_factory is not None and poller != "asyncio":
+        raise ValueError(f"use_hub(loop_factory={loop_factory!r}) is for the asyncio hub, not {mod!r}")
+    if poller == "asyncio" or loop_factory is not None:
+        _core.set_loop_factory(loop_factory)
+    _set_preferred_poller(poller)
     reset_thread_hub()
 
 
@@ -77,12 +92,10 @@ def _poller_of(mod: str | ModuleType | type | None) -> str | None:
         name = mod.strip()
         if name.lower() in _ALIASES:
             return _ALIASES[name.lower()]
-        if name == "asyncio":
-            from .asyncio import UNAVAILABLE
-
-            raise RuntimeError(f"use_hub('asyncio') {UNAVAILABLE}")
+        if name.lower() == "asyncio":
+            return "asyncio"
         if "." not in name and ":" not in name:
-            raise ValueError(f"unknown hub {mod!r}; use one of epoll, poll, select")
+            raise ValueError(f"unknown hub {mod!r}; use one of epoll, poll, select, asyncio")
         module_name, _, class_name = name.partition(":")
         module = importlib.import_module(module_name)
         mod = getattr(module, class_name) if class_name else module
@@ -99,7 +112,7 @@ def _poller_of(mod: str | ModuleType | type | None) -> str | None:
         return fixed
     raise TypeError(
         f"greenlane cannot run its green threads on {mod!r}: use_hub() takes one of greenlane's "
-        f"hubs (epolls, poll, selects: a name, the module or its Hub class)"
+        f"hubs (epolls, poll, selects, asyncio: a name, the module or its Hub class)"
     )
 
 
