@@ -113,7 +113,12 @@ class Event(Owned, Generic[T]):
         """
         if self._owner_ident != get_ident() and self._elsewhere(self._send, result, exc):
             return
-        self._send(result, exc)
+        if self._result is not _NOT_SENT or exc is not None:
+            self._send(result, exc)  # the checks and conversions; below, the hot case inlined
+            return
+        if self._waiters:
+            wake_all(self._waiters, (result, None))
+        self._result = result
 
     def _send(self, result: T | None, exc: Any) -> None:
         if self._result is not _NOT_SENT:

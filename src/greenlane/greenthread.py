@@ -48,6 +48,7 @@ from ._core import (
     get_hub,
     get_ident,
     park,
+    yield_current,
 )
 from ._native import wait_from_native
 from .corolocal import _STORE as _LOCALS
@@ -90,7 +91,7 @@ def getcurrent() -> Any:
 def sleep(seconds: float = 0) -> None:
     """Suspend the calling green thread for ``seconds``; ``sleep(0)`` lets all others run once."""
     if seconds == 0:
-        current_hub().yield_now()
+        yield_current()
         return
     park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
 

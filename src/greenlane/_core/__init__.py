@@ -36,6 +36,7 @@ from ._parking import (
     park,
     wake,
     withdraw_deferred,
+    yield_current,
 )
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import (
@@ -119,4 +120,5 @@ __all__ = [
     "wake_one",
     "withdraw_deferred",
     "wrap_timer_callbacks",
+    "yield_current",
 ]

@@ -243,7 +243,8 @@ class Hub:
         #    _parking.suspend): it spends this pass's budget, then a few spares
         #    when no fd is watched.
         self._budget = len(ready)
-        self._spare = SPARE_HANDOFFS
+        io = self.io
+        self._spare = 0 if io.readers or io.writers else SPARE_HANDOFFS  # (an fd wait zeroes it)
         self._switches += self._budget
         next_resume = ready.popleft
         while self._budget > 0:
