@@ -101,7 +101,8 @@ def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs
 
     As in eventlet, the function may be passed as ``func=`` instead.
     """
-    fn = _the_function("spawn", fn, kwargs)
+    if fn is None or not callable(fn):
+        fn = _the_function("spawn", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = current_hub()
     hub.start_task(gt)
@@ -236,7 +237,10 @@ class _Call(Task):
     __slots__ = ("_args", "_ctx", "_fn", "_kwargs", "_on_cancel")
 
     def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]):
-        Task.__init__(self)
+        self._glet: greenlet | None = None  # Task.__init__, inlined (spawn is hot)
+        self._state = _QUEUED
+        if Task.on_new is not None:
+            Task.on_new(self)
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
@@ -299,7 +303,10 @@ class GreenThread(Task, Generic[T]):
     )
 
     def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        Task.__init__(self)
+        self._glet: greenlet | None = None  # Task.__init__, inlined (spawn is hot)
+        self._state = _QUEUED
+        if Task.on_new is not None:
+            Task.on_new(self)
         self._fn = fn
         self._args: tuple[Any, ...] | None = args
         self._kwargs: dict[str, Any] | None = kwargs
@@ -335,7 +342,7 @@ class GreenThread(Task, Generic[T]):
             self._finish(None, _trimmed(exc))
         else:
             self._finish(result, None)
-        if _LOCALS in self.__dict__:
+        if getattr(self, _LOCALS, None) is not None:  # (reading __dict__ would allocate it)
             thread_ended(self)
 
     def _finish(self, result: T | None, exc: BaseException | None) -> None:
@@ -352,7 +359,7 @@ class GreenThread(Task, Generic[T]):
             self._links = None
             for fn, args, kwargs in links:
                 self._call_link(fn, args, kwargs)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if exc is not None and isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self._retrieved = True
             hub = get_hub()
             hub.throw(hub.root, exc, front=True)
