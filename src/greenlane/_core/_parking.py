@@ -229,7 +229,11 @@ def park(
     except BaseException:
         _thrown(hub, rec)
         raise
-    return _resumed(rec, value) if rec.pending is not None else _running(rec, value)
+    if rec.pending is not None:
+        return _resumed(rec, value)
+    rec.value = None  # the hub's copy of what we were handed
+    rec.state = RUNNING
+    return value
 
 
 def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | None) -> Any:
@@ -277,13 +281,6 @@ def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | Non
         rec.timer = None
     if rec.pending is not None:
         return _resumed(rec, value)
-    rec.value = None  # the hub's copy of what we were handed
-    rec.state = RUNNING
-    return value
-
-
-def _running(rec: Parked, value: Any) -> Any:
-    """Back from an untimed wait with nothing pending: RUNNING again, ``value`` returned."""
     rec.value = None  # the hub's copy of what we were handed
     rec.state = RUNNING
     return value
