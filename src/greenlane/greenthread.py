@@ -93,7 +93,9 @@ def sleep(seconds: float = 0) -> None:
     if seconds == 0:
         yield_current()
         return
-    park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
+    if not (seconds.__class__ is float and seconds > 0.0):  # the checks' fast path, inline
+        seconds = check_timeout(seconds, "sleep() seconds", negative=False)
+    park("sleep", seconds)
 
 
 def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
