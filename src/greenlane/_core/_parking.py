@@ -23,7 +23,10 @@ directly while the pass has budget, else to the hub: it reads the hub's run
 queue and budget, the one place outside ``_hub`` that does) and, on
 resumption, cancels the timer and delivers what the record was resumed
 with. Readiness (the I/O manager) and wait queues call ``wake``; the timer
-heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
+heap calls ``expire``; ``throw`` aborts. The two hottest callers inline
+``suspend``'s untimed hand-off (``park`` for a queue wait, ``yield_current``
+for ``sleep(0)``: one Python call less per switch) and fall back to it for
+everything else; the three must keep the same rules. Leaving a queue or an fd
 table on expiry or abort is ``abort``, the one place that knows both.
 
 A thread killed after it was handed a value but before it ran (the
