@@ -92,7 +92,12 @@ class Event(Owned, Generic[T]):
             timeout = check_timeout(timeout, "Event.wait() timeout")  # not an in-range float
         if self._result is not _NOT_SENT:
             result, exc = self._result, self._exc
-        elif self._owner_ident != get_ident() and self._claim("Event.wait") is None:
+        elif self._owner_ident == get_ident():  # the hot case first: one check
+            got = park("event", timeout, self._waiters)
+            if got is TIMED_OUT:
+                return None  # type: ignore[return-value]  # eventlet's contract
+            result, exc = got  # as sent, even if reset() ran since
+        elif self._claim("Event.wait") is None:
             return wait_from_native(self._owner, "Event.wait", lambda: self.wait(timeout), None)
         elif self._result is not _NOT_SENT:  # sent by a native thread while we claimed it
             result, exc = self._result, self._exc
@@ -113,7 +118,12 @@ class Event(Owned, Generic[T]):
         """
         if self._owner_ident != get_ident() and self._elsewhere(self._send, result, exc):
             return
-        self._send(result, exc)
+        if self._result is not _NOT_SENT or exc is not None:
+            self._send(result, exc)  # the checks and conversions; below, the hot case inlined
+            return
+        if self._waiters:
+            wake_all(self._waiters, (result, None))
+        self._result = result
 
     def _send(self, result: T | None, exc: Any) -> None:
         if self._result is not _NOT_SENT:

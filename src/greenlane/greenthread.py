@@ -48,6 +48,7 @@ from ._core import (
     get_hub,
     get_ident,
     park,
+    yield_current,
 )
 from ._native import wait_from_native
 from .corolocal import _STORE as _LOCALS
@@ -90,9 +91,11 @@ def getcurrent() -> Any:
 def sleep(seconds: float = 0) -> None:
     """Suspend the calling green thread for ``seconds``; ``sleep(0)`` lets all others run once."""
     if seconds == 0:
-        current_hub().yield_now()
+        yield_current()
         return
-    park("sleep", check_timeout(seconds, "sleep() seconds", negative=False))
+    if not (seconds.__class__ is float and seconds > 0.0):  # the checks' fast path, inline
+        seconds = check_timeout(seconds, "sleep() seconds", negative=False)
+    park("sleep", seconds)
 
 
 def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs) -> GreenThread[T]:
@@ -100,7 +103,8 @@ def spawn(fn: Callable[P, T] | None = None, /, *args: P.args, **kwargs: P.kwargs
 
     As in eventlet, the function may be passed as ``func=`` instead.
     """
-    fn = _the_function("spawn", fn, kwargs)
+    if fn is None or not callable(fn):
+        fn = _the_function("spawn", fn, kwargs)
     gt = GreenThread(fn, args, kwargs)
     gt._home = hub = current_hub()
     hub.start_task(gt)
@@ -235,7 +239,10 @@ class _Call(Task):
     __slots__ = ("_args", "_ctx", "_fn", "_kwargs", "_on_cancel")
 
     def __init__(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: dict[str, Any]):
-        Task.__init__(self)
+        self._glet: greenlet | None = None  # Task.__init__, inlined (spawn is hot)
+        self._state = _QUEUED
+        if Task.on_new is not None:
+            Task.on_new(self)
         self._fn = fn
         self._args = args
         self._kwargs = kwargs
@@ -298,7 +305,10 @@ class GreenThread(Task, Generic[T]):
     )
 
     def __init__(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        Task.__init__(self)
+        self._glet: greenlet | None = None  # Task.__init__, inlined (spawn is hot)
+        self._state = _QUEUED
+        if Task.on_new is not None:
+            Task.on_new(self)
         self._fn = fn
         self._args: tuple[Any, ...] | None = args
         self._kwargs: dict[str, Any] | None = kwargs
@@ -334,7 +344,7 @@ class GreenThread(Task, Generic[T]):
             self._finish(None, _trimmed(exc))
         else:
             self._finish(result, None)
-        if _LOCALS in self.__dict__:
+        if getattr(self, _LOCALS, None) is not None:  # (reading __dict__ would allocate it)
             thread_ended(self)
 
     def _finish(self, result: T | None, exc: BaseException | None) -> None:
@@ -351,7 +361,7 @@ class GreenThread(Task, Generic[T]):
             self._links = None
             for fn, args, kwargs in links:
                 self._call_link(fn, args, kwargs)
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        if exc is not None and isinstance(exc, (KeyboardInterrupt, SystemExit)):
             self._retrieved = True
             hub = get_hub()
             hub.throw(hub.root, exc, front=True)

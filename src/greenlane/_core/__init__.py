@@ -37,6 +37,7 @@ from ._parking import (
     park,
     wake,
     withdraw_deferred,
+    yield_current,
 )
 from ._pollers import ERROR, READ, WRITE
 from ._stdlib import (
@@ -123,4 +124,5 @@ __all__ = [
     "wake_one",
     "withdraw_deferred",
     "wrap_timer_callbacks",
+    "yield_current",
 ]

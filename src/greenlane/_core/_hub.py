@@ -54,7 +54,9 @@ log = logging.getLogger("greenlane.hub")
 
 # Past a pass's budget a parking thread may still hand off directly this many
 # times while no fd is watched: only timers can then wait, by at most this many
-# switches (~30 us), and a ping-pong between two threads skips the hub.
+# switches (~30 us), and a ping-pong between two threads skips the hub. A pass
+# that starts with an fd watched gets none; an fd wait during the pass ends them
+# (``_parking.suspend``).
 SPARE_HANDOFFS: Final = 32
 
 
@@ -243,7 +245,8 @@ class Hub:
         #    _parking.suspend): it spends this pass's budget, then a few spares
         #    when no fd is watched.
         self._budget = len(ready)
-        self._spare = SPARE_HANDOFFS
+        io = self.io
+        self._spare = 0 if io.readers or io.writers else SPARE_HANDOFFS  # (an fd wait zeroes it)
         self._switches += self._budget
         next_resume = ready.popleft
         while self._budget > 0:

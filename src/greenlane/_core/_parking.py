@@ -23,7 +23,10 @@ directly while the pass has budget, else to the hub: it reads the hub's run
 queue and budget, the one place outside ``_hub`` that does) and, on
 resumption, cancels the timer and delivers what the record was resumed
 with. Readiness (the I/O manager) and wait queues call ``wake``; the timer
-heap calls ``expire``; ``throw`` aborts. Leaving a queue or an fd
+heap calls ``expire``; ``throw`` aborts. The two hottest callers inline
+``suspend``'s untimed hand-off (``park`` for a queue wait, ``yield_current``
+for ``sleep(0)``: one Python call less per switch) and fall back to it for
+everything else; the three must keep the same rules. Leaving a queue or an fd
 table on expiry or abort is ``abort``, the one place that knows both.
 
 A thread killed after it was handed a value but before it ran (the
@@ -57,8 +60,8 @@ from typing import TYPE_CHECKING, Any, Final
 from greenlet import getcurrent as _getcurrent
 from greenlet import greenlet
 
-from . import _stdlib
 from ._errors import CrossThreadError, cross_thread_message
+from ._stdlib import get_ident
 from ._threadhub import get_hub
 from ._timeouts import check_timeout
 
@@ -78,6 +81,7 @@ __all__ = [
     "unpark",
     "wake",
     "withdraw_deferred",
+    "yield_current",
     "yield_now",
 ]
 
@@ -208,7 +212,31 @@ def park(
     rec.on_abandon = on_abandon
     if queue is not None:
         queue.append(rec)
-    return suspend(hub, rec, PARKED, reason, timeout)
+    # The hot case, ``suspend`` inlined (one call less per switch): no timer,
+    # and this pass may resume the next ready thread directly (same rules).
+    if timeout is not None:
+        return suspend(hub, rec, PARKED, reason, timeout)
+    if hub._budget > 0:
+        hub._budget -= 1
+    elif hub._spare > 0 and hub._ready:
+        hub._spare -= 1
+        hub._switches += 1
+    else:
+        return suspend(hub, rec, PARKED, reason, None)
+    rec.reason = reason
+    rec.since = hub._pass_start
+    rec.state = PARKED
+    nxt = hub._ready.popleft()
+    try:
+        value = nxt.resume(nxt.value)
+    except BaseException:
+        _thrown(hub, rec)
+        raise
+    if rec.pending is not None:
+        return _resumed(rec, value)
+    rec.value = None  # the hub's copy of what we were handed
+    rec.state = RUNNING
+    return value
 
 
 def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | None) -> Any:
@@ -229,16 +257,19 @@ def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | Non
         hub._spare = 0
         rec.value = None
         ready.append(rec)
-    elif timeout is not None:
-        rec.timer = rec.spare = hub._timers.add_reusing(
-            rec.spare, hub.clock() + timeout, expire, rec.args
-        )
+    else:
+        if rec.fd >= 0:  # an fd is watched now: no more spare hand-offs this pass
+            hub._spare = 0
+        if timeout is not None:
+            rec.timer = rec.spare = hub._timers.add_reusing(
+                rec.spare, hub.clock() + timeout, expire, rec.args
+            )
     try:
         if hub._budget > 0:
             hub._budget -= 1
             nxt = ready.popleft()
             value = nxt.resume(nxt.value)
-        elif hub._spare > 0 and ready and not (hub.io.readers or hub.io.writers):
+        elif hub._spare > 0 and ready:  # (run_pass leaves no spares while an fd is watched)
             hub._spare -= 1
             hub._switches += 1
             nxt = ready.popleft()
@@ -246,32 +277,43 @@ def suspend(hub: Hub, rec: Parked, state: int, reason: str, timeout: float | Non
         else:
             value = hub.greenlet.switch()
     except BaseException:
-        # Thrown into: by throw() (already ABORTED), or by someone else
-        # (greenlet's own GreenletExit on collection), then clean up here.
-        if rec.state == PARKED:
-            abort(rec)
-        rec.state = RUNNING
-        rec.resume = rec.switch
-        rec.value = None
-        rec.pending = None
-        if rec.timer is not None:
-            hub._timers.cancel(rec.timer)
-            rec.timer = None
+        _thrown(hub, rec)
         raise
     if rec.timer is not None:
         hub._timers.cancel(rec.timer)
         rec.timer = None
+    if rec.pending is not None:
+        return _resumed(rec, value)
     rec.value = None  # the hub's copy of what we were handed
-    pending = rec.pending
-    if pending is not None:
-        rec.pending = None
-        if rec.state == WOKEN and rec.on_abandon is not None:
-            rec.state = RUNNING
-            rec.on_abandon(value)
-        rec.state = RUNNING
-        raise pending
     rec.state = RUNNING
     return value
+
+
+def _resumed(rec: Parked, value: Any) -> Any:
+    """Back with an exception pending: raise it (an abandoned value goes to ``on_abandon``)."""
+    rec.value = None
+    pending = rec.pending
+    assert pending is not None
+    rec.pending = None
+    if rec.state == WOKEN and rec.on_abandon is not None:
+        rec.state = RUNNING
+        rec.on_abandon(value)
+    rec.state = RUNNING
+    raise pending
+
+
+def _thrown(hub: Hub, rec: Parked) -> None:
+    """Thrown into while suspended: by ``throw`` (already ABORTED), or by someone else
+    (greenlet's own GreenletExit on collection); leave every table, RUNNING again."""
+    if rec.state == PARKED:
+        abort(rec)
+    rec.state = RUNNING
+    rec.resume = rec.switch
+    rec.value = None
+    rec.pending = None
+    if rec.timer is not None:
+        hub._timers.cancel(rec.timer)
+        rec.timer = None
 
 
 def yield_now(hub: Hub) -> None:
@@ -285,6 +327,43 @@ def yield_now(hub: Hub) -> None:
     rec.queue = None
     rec.on_abandon = None
     suspend(hub, rec, WOKEN, "sleep(0)", None)
+
+
+def yield_current() -> None:
+    """``yield_now`` for the calling thread's hub, found through its record (``sleep(0)``).
+
+    The hot case, ``suspend`` inlined: a yield inside a pass with budget
+    goes straight to the next ready thread.
+    """
+    glet = _getcurrent()
+    try:
+        rec: Parked = glet.rec  # type: ignore[attr-defined]
+    except AttributeError:
+        return yield_now(get_hub())
+    hub = rec.hub
+    if hub._budget <= 0 or hub.closed or rec.deferred is not None or glet is hub.greenlet:
+        return yield_now(hub if not hub.closed else get_hub())
+    rec.queue = None
+    rec.on_abandon = None
+    rec.reason = "sleep(0)"
+    rec.since = hub._pass_start
+    rec.state = WOKEN
+    rec.value = None
+    hub._spare = 0
+    ready = hub._ready
+    ready.append(rec)  # budget > 0: someone else is ahead of it in the queue
+    hub._budget -= 1
+    nxt = ready.popleft()
+    try:
+        nxt.resume(nxt.value)
+    except BaseException:
+        _thrown(hub, rec)
+        raise
+    if rec.pending is not None:
+        _resumed(rec, None)
+    rec.value = None
+    rec.state = RUNNING
+    return None
 
 
 # -- leaving it -----------------------------------------------------------------
@@ -301,7 +380,7 @@ def unpark(hub: Hub, rec: Parked, value: Any = None) -> bool:
     """Wake a parked thread with ``value``; False if it was already woken or gone."""
     if rec.state != PARKED:
         return False
-    if hub.ident != _stdlib.get_ident():
+    if hub.ident != get_ident():
         raise CrossThreadError(cross_thread_message(rec.reason))
     wake(rec, value)  # a record parked in a queue was taken out of it by the caller
     return True
