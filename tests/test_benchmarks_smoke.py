@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from helpers import MONKEY_PATCH, native_hub_only
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKLOADS_DIR = REPO_ROOT / "benchmarks" / "workloads"
 # framework -> the module it needs
@@ -67,7 +69,14 @@ def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
         assert {r["workload"] for r in records} == {"switch", "yield_rr", "echo", "http"}
 
 
-@pytest.mark.parametrize("framework", ["gunicorn-green", "gunicorn-sync"])
+@pytest.mark.parametrize(
+    "framework",
+    [
+        # greenlane's worker calls monkey_patch in the gunicorn process (refused on the asyncio hub)
+        pytest.param("gunicorn-green", marks=native_hub_only(f"the gunicorn worker: {MONKEY_PATCH}")),
+        "gunicorn-sync",
+    ],
+)
 def test_the_gunicorn_columns_of_the_wsgi_workload_run(framework: str) -> None:
     # gunicorn-sync closes every connection: the client reconnects per request (http-close).
     if importlib.util.find_spec("gunicorn") is None:
