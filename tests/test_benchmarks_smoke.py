@@ -79,8 +79,9 @@ def test_every_workload_runs_and_passes_its_check(framework: str) -> None:
 )
 def test_the_gunicorn_columns_of_the_wsgi_workload_run(framework: str) -> None:
     # gunicorn-sync closes every connection: the client reconnects per request (http-close).
-    if importlib.util.find_spec("gunicorn") is None:
-        pytest.skip("gunicorn is not installed (a benchmark-only dependency: '.[bench]')")
+    missing = [name for name in ("gunicorn", "psutil") if importlib.util.find_spec(name) is None]
+    if missing:  # psutil reads the gunicorn master's and workers' CPU
+        pytest.skip(f"{' and '.join(missing)} not installed (benchmark-only dependencies: '.[bench]')")
     proc, records = _run_worker(framework, "wsgi")
 
     assert [r["workload"] for r in records] == ["wsgi"], proc.stderr
