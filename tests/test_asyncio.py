@@ -242,16 +242,23 @@ def test_green_raises_the_threads_exception_with_its_traceback(start: Callable[[
     start(scenario)
 
 
+def _sleeper_that_reports_its_kill() -> tuple[asyncio.Future[bool], Callable[[], None]]:
+    """A green function sleeping an hour, and a Future it resolves when it is killed."""
+    killed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def long() -> None:
+        try:
+            greenlane.sleep(3600)
+        except GreenletExit:
+            killed.set_result(True)
+            raise
+
+    return killed, long
+
+
 def test_cancelling_the_future_of_green_kills_the_thread(start: Callable[[Scenario], Any]) -> None:
     async def scenario() -> None:
-        killed = asyncio.get_running_loop().create_future()
-
-        def long() -> None:
-            try:
-                greenlane.sleep(3600)
-            except GreenletExit:
-                killed.set_result(True)
-                raise
+        killed, long = _sleeper_that_reports_its_kill()
 
         future = ga.green(long)
         future.cancel()
@@ -264,14 +271,7 @@ def test_cancelling_the_future_of_green_kills_the_thread(start: Callable[[Scenar
 
 def test_cancelling_a_task_awaiting_green_kills_the_thread(start: Callable[[Scenario], Any]) -> None:
     async def scenario() -> None:
-        killed = asyncio.get_running_loop().create_future()
-
-        def long() -> None:
-            try:
-                greenlane.sleep(3600)
-            except GreenletExit:
-                killed.set_result(True)
-                raise
+        killed, long = _sleeper_that_reports_its_kill()
 
         async def awaiting() -> None:
             await ga.green(long)
@@ -291,14 +291,7 @@ def test_asyncio_timeout_bounds_await_green(start: Callable[[Scenario], Any]) ->
         pytest.skip("asyncio.timeout is new in 3.11")
 
     async def scenario() -> None:
-        killed = asyncio.get_running_loop().create_future()
-
-        def long() -> None:
-            try:
-                greenlane.sleep(3600)
-            except GreenletExit:
-                killed.set_result(True)
-                raise
+        killed, long = _sleeper_that_reports_its_kill()
 
         with pytest.raises(TimeoutError):
             async with asyncio.timeout(0.01):
